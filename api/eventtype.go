@@ -1,0 +1,243 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/hookd/hookd/store"
+)
+
+var eventTypePattern = regexp.MustCompile(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$`)
+
+type eventTypeJSON struct {
+	Name        string          `json:"name"`
+	Description string          `json:"description"`
+	Schema      json.RawMessage `json:"schema"`
+	Example     json.RawMessage `json:"example"`
+	Archived    bool            `json:"archived"`
+	CreatedAt   time.Time       `json:"created_at"`
+	UpdatedAt   time.Time       `json:"updated_at"`
+}
+
+func toEventType(e store.EventType) eventTypeJSON {
+	return eventTypeJSON{Name: e.Name, Description: e.Description, Schema: rawOrNull(e.Schema), Example: rawOrNull(e.Example),
+		Archived: e.Archived, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt}
+}
+
+type eventTypeBody struct {
+	Name        string          `json:"name"`
+	Description *string         `json:"description"`
+	Schema      json.RawMessage `json:"schema"`
+	Example     json.RawMessage `json:"example"`
+	Archived    *bool           `json:"archived"`
+}
+
+// apply validates body and writes it onto e.
+func (b eventTypeBody) apply(e *store.EventType) error {
+	if b.Description != nil {
+		if len(*b.Description) > 2000 {
+			return fieldErr("description", "must be at most 2000 characters")
+		}
+		e.Description = *b.Description
+	}
+	if b.Schema != nil {
+		if isNull(b.Schema) {
+			e.Schema = nil
+		} else {
+			if !isObject(b.Schema) {
+				return fieldErr("schema", "must be a JSON Schema object")
+			}
+			if _, err := compileSchema(b.Schema); err != nil {
+				return fieldErr("schema", "is not a valid JSON Schema: %s", err)
+			}
+			e.Schema = b.Schema
+		}
+	}
+	if b.Example != nil {
+		if isNull(b.Example) {
+			e.Example = nil
+		} else {
+			if !isObject(b.Example) {
+				return fieldErr("example", "must be a JSON object")
+			}
+			e.Example = b.Example
+		}
+	}
+	if e.Schema != nil && e.Example != nil {
+		sch, _ := compileSchema(e.Schema)
+		if err := validatePayload(sch, e.Example); err != nil {
+			return invalid(prefixed("example", err)...)
+		}
+	}
+	if b.Archived != nil {
+		e.Archived = *b.Archived
+	}
+	return nil
+}
+
+func (s *server) createEventType(c echo.Context) error {
+	var body eventTypeBody
+	if err := bind(c, &body); err != nil {
+		return err
+	}
+	if !eventTypePattern.MatchString(body.Name) || len(body.Name) > 128 {
+		return fieldErr("name", "must be dot-separated segments of letters, digits, _ and - (like invoice.paid), at most 128 characters")
+	}
+	e := store.EventType{Name: body.Name}
+	if err := body.apply(&e); err != nil {
+		return err
+	}
+	out, err := s.st.CreateEventType(c.Request().Context(), e)
+	if errors.Is(err, store.ErrConflict) {
+		return problem(http.StatusConflict, fmt.Sprintf("event type %s already exists; PATCH it to change it", body.Name))
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, toEventType(out))
+}
+
+func (s *server) listEventTypes(c echo.Context) error {
+	p, err := page(c)
+	if err != nil {
+		return err
+	}
+	archived := false
+	if v := c.QueryParam("include_archived"); v != "" {
+		if archived, err = strconv.ParseBool(v); err != nil {
+			return fieldErr("include_archived", "must be true or false")
+		}
+	}
+	rows, next, err := s.st.ListEventTypes(c.Request().Context(), archived, p)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, listOf(rows, next, toEventType))
+}
+
+func (s *server) getEventType(c echo.Context) error {
+	e, err := s.st.GetEventType(c.Request().Context(), c.Param("name"))
+	if err != nil {
+		return notFound(err, "event type %s", c.Param("name"))
+	}
+	return c.JSON(http.StatusOK, toEventType(e))
+}
+
+func (s *server) patchEventType(c echo.Context) error {
+	ctx := c.Request().Context()
+	e, err := s.st.GetEventType(ctx, c.Param("name"))
+	if err != nil {
+		return notFound(err, "event type %s", c.Param("name"))
+	}
+	var body eventTypeBody
+	if err := bind(c, &body); err != nil {
+		return err
+	}
+	if body.Name != "" && body.Name != e.Name {
+		return fieldErr("name", "cannot be changed; create a new event type instead")
+	}
+	if err := body.apply(&e); err != nil {
+		return err
+	}
+	out, err := s.st.UpdateEventType(ctx, e)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toEventType(out))
+}
+
+// archiveEventType is DELETE: event types are archived, never removed, so
+// that old messages keep their meaning.
+func (s *server) archiveEventType(c echo.Context) error {
+	ctx := c.Request().Context()
+	e, err := s.st.GetEventType(ctx, c.Param("name"))
+	if err != nil {
+		return notFound(err, "event type %s", c.Param("name"))
+	}
+	e.Archived = true
+	out, err := s.st.UpdateEventType(ctx, e)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toEventType(out))
+}
+
+// compiledSchema caches a compiled schema with the bytes it came from.
+type compiledSchema struct {
+	src []byte
+	sch *jsonschema.Schema
+}
+
+func compileSchema(src []byte) (*jsonschema.Schema, error) {
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(src))
+	if err != nil {
+		return nil, err
+	}
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	if err := c.AddResource("schema.json", doc); err != nil {
+		return nil, err
+	}
+	return c.Compile("schema.json")
+}
+
+// schemaFor returns the compiled schema of an event type, compiling it once
+// per version of its bytes.
+func (s *server) schemaFor(e store.EventType) (*jsonschema.Schema, error) {
+	if v, ok := s.schemas.Load(e.Name); ok {
+		cs := v.(*compiledSchema)
+		if bytes.Equal(cs.src, e.Schema) {
+			return cs.sch, nil
+		}
+	}
+	sch, err := compileSchema(e.Schema)
+	if err != nil {
+		return nil, err
+	}
+	s.schemas.Store(e.Name, &compiledSchema{src: bytes.Clone(e.Schema), sch: sch})
+	return sch, nil
+}
+
+// validatePayload checks payload against sch and lists what breaks it.
+func validatePayload(sch *jsonschema.Schema, payload []byte) []FieldError {
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(payload))
+	if err != nil {
+		return []FieldError{{Field: "", Message: "is not valid JSON"}}
+	}
+	err = sch.Validate(inst)
+	if err == nil {
+		return nil
+	}
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		return []FieldError{{Field: "", Message: err.Error()}}
+	}
+	var out []FieldError
+	for _, u := range ve.BasicOutput().Errors {
+		if u.Error == nil {
+			continue
+		}
+		out = append(out, FieldError{Field: u.InstanceLocation, Message: u.Error.String()})
+	}
+	if len(out) == 0 {
+		out = append(out, FieldError{Message: ve.Error()})
+	}
+	return out
+}
+
+// prefixed puts errs under field, e.g. "payload/amount".
+func prefixed(field string, errs []FieldError) []FieldError {
+	for i := range errs {
+		errs[i].Field = field + errs[i].Field
+	}
+	return errs
+}

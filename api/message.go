@@ -1,0 +1,226 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"github.com/hookd/hookd/store"
+)
+
+type messageJSON struct {
+	ID             uuid.UUID       `json:"id"`
+	TenantID       string          `json:"tenant_id"`
+	EventType      string          `json:"event_type"`
+	Payload        json.RawMessage `json:"payload"`
+	Channels       []string        `json:"channels"`
+	IdempotencyKey *string         `json:"idempotency_key"`
+	CreatedAt      time.Time       `json:"created_at"`
+}
+
+type deliveryJSON struct {
+	EndpointID     uuid.UUID  `json:"endpoint_id"`
+	Status         string     `json:"status"`
+	Attempts       int        `json:"attempts"`
+	NextAttemptAt  *time.Time `json:"next_attempt_at"`
+	LastStatusCode *int       `json:"last_status_code"`
+}
+
+type messageWithDeliveries struct {
+	messageJSON
+	Deliveries []deliveryJSON `json:"deliveries"`
+}
+
+func toMessage(m store.Message) messageJSON {
+	out := messageJSON{ID: m.ID, TenantID: m.TenantID, EventType: m.EventType, Payload: json.RawMessage(m.Payload),
+		Channels: nonNil(m.Channels), CreatedAt: m.CreatedAt}
+	if m.IdempotencyKey != "" {
+		k := m.IdempotencyKey
+		out.IdempotencyKey = &k
+	}
+	return out
+}
+
+type publishBody struct {
+	EventType      string          `json:"event_type"`
+	Payload        json.RawMessage `json:"payload"`
+	Channels       []string        `json:"channels"`
+	IdempotencyKey string          `json:"idempotency_key"`
+}
+
+// publish is the hot path: it validates, then stores the message and its
+// deliveries (or its fan-out job) in one transaction, and answers 202.
+func (s *server) publish(c echo.Context) error {
+	req := c.Request()
+	req.Body = http.MaxBytesReader(c.Response(), req.Body, s.cfg.MaxPayloadBytes+64<<10)
+	var body publishBody
+	if err := bind(c, &body); err != nil {
+		return err
+	}
+	var errs []FieldError
+	if body.EventType == "" {
+		errs = append(errs, FieldError{Field: "event_type", Message: "is required"})
+	}
+	switch {
+	case isNull(body.Payload):
+		errs = append(errs, FieldError{Field: "payload", Message: "is required"})
+	case !isObject(body.Payload):
+		errs = append(errs, FieldError{Field: "payload", Message: "must be a JSON object"})
+	case int64(len(body.Payload)) > s.cfg.MaxPayloadBytes:
+		return problem(http.StatusRequestEntityTooLarge,
+			fmt.Sprintf("the payload is %d bytes; the limit is %d", len(body.Payload), s.cfg.MaxPayloadBytes))
+	}
+	for _, ch := range body.Channels {
+		if !channelPattern.MatchString(ch) {
+			errs = append(errs, FieldError{Field: "channels", Message: "'" + ch + "' must be 1 to 128 characters of letters, digits and . _ : -"})
+		}
+	}
+	key := body.IdempotencyKey
+	if h := req.Header.Get("Idempotency-Key"); h != "" {
+		if key != "" && key != h {
+			errs = append(errs, FieldError{Field: "idempotency_key", Message: "differs from the Idempotency-Key header"})
+		}
+		key = h
+	}
+	if len(key) > 256 {
+		errs = append(errs, FieldError{Field: "idempotency_key", Message: "must be at most 256 characters"})
+	}
+	if len(errs) > 0 {
+		return invalid(errs...)
+	}
+
+	m := store.Message{TenantID: c.Param("tenant"), EventType: body.EventType, Payload: body.Payload,
+		Channels: body.Channels, IdempotencyKey: key}
+	out, _, err := s.svc.Publish(req.Context(), m, func(et store.EventType) error {
+		return s.checkEventType(et, body.EventType, body.Payload)
+	})
+	if err != nil {
+		var p *Problem
+		if errors.As(err, &p) {
+			return p
+		}
+		return notFound(err, "tenant %s", m.TenantID)
+	}
+	s.metrics.published.Inc()
+	return c.JSON(http.StatusAccepted, toMessage(out))
+}
+
+// checkEventType refuses unknown and archived event types and payloads
+// that break the event type's schema.
+func (s *server) checkEventType(et store.EventType, name string, payload []byte) error {
+	if et.Name == "" {
+		return fieldErr("event_type", "%s is not a known event type; create it with POST /api/v1/event-types", name)
+	}
+	if et.Archived {
+		return fieldErr("event_type", "%s is archived; un-archive it or publish another event type", name)
+	}
+	if et.Schema == nil {
+		return nil
+	}
+	sch, err := s.schemaFor(et)
+	if err != nil {
+		return fmt.Errorf("compile schema of %s: %w", name, err)
+	}
+	if errs := validatePayload(sch, payload); len(errs) > 0 {
+		p := invalid(prefixed("payload", errs)...)
+		p.Detail = "the payload does not match the schema of " + name + ": " + p.Detail
+		return p
+	}
+	return nil
+}
+
+func (s *server) messageParam(c echo.Context) (uuid.UUID, error) {
+	id, err := uuid.Parse(c.Param("message"))
+	if err != nil {
+		return uuid.Nil, problem(http.StatusNotFound, "message "+c.Param("message")+" not found")
+	}
+	return id, nil
+}
+
+func (s *server) listMessages(c echo.Context) error {
+	p, err := page(c)
+	if err != nil {
+		return err
+	}
+	f := store.MessageFilter{EventType: c.QueryParam("event_type"), Status: c.QueryParam("status")}
+	if f.Since, err = timeParam(c, "since"); err != nil {
+		return err
+	}
+	if f.Until, err = timeParam(c, "until"); err != nil {
+		return err
+	}
+	if v := c.QueryParam("endpoint_id"); v != "" {
+		if f.EndpointID, err = uuid.Parse(v); err != nil {
+			return fieldErr("endpoint_id", "must be an endpoint id")
+		}
+	}
+	switch f.Status {
+	case "", store.DeliveryPending, store.DeliverySucceeded, store.DeliveryFailed:
+	default:
+		return fieldErr("status", "must be pending, succeeded or failed")
+	}
+	rows, next, err := s.st.ListMessages(c.Request().Context(), c.Param("tenant"), f, p)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, listOf(rows, next, toMessage))
+}
+
+func (s *server) getMessage(c echo.Context) error {
+	ctx := c.Request().Context()
+	id, err := s.messageParam(c)
+	if err != nil {
+		return err
+	}
+	m, err := s.st.GetMessage(ctx, c.Param("tenant"), id)
+	if err != nil {
+		return notFound(err, "message %s", id)
+	}
+	ds, err := s.st.MessageDeliveries(ctx, m.TenantID, m.ID)
+	if err != nil {
+		return err
+	}
+	out := messageWithDeliveries{messageJSON: toMessage(m), Deliveries: make([]deliveryJSON, len(ds))}
+	for i, d := range ds {
+		out.Deliveries[i] = deliveryJSON{EndpointID: d.EndpointID, Status: d.Status, Attempts: d.Attempts,
+			NextAttemptAt: d.NextAttemptAt, LastStatusCode: d.LastStatusCode}
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+type resendBody struct {
+	EndpointID *uuid.UUID `json:"endpoint_id"`
+}
+
+func (s *server) resend(c echo.Context) error {
+	id, err := s.messageParam(c)
+	if err != nil {
+		return err
+	}
+	var body resendBody
+	if c.Request().ContentLength != 0 {
+		if err := bind(c, &body); err != nil {
+			return err
+		}
+	}
+	endpoint := uuid.Nil
+	if body.EndpointID != nil {
+		endpoint = *body.EndpointID
+	}
+	n, err := s.svc.Resend(c.Request().Context(), c.Param("tenant"), id, endpoint)
+	if errors.Is(err, store.ErrNotFound) {
+		if endpoint != uuid.Nil {
+			return problem(http.StatusNotFound, fmt.Sprintf("message %s or endpoint %s not found", id, endpoint))
+		}
+		return problem(http.StatusNotFound, fmt.Sprintf("message %s not found", id))
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusAccepted, enqueuedJSON{Enqueued: n})
+}

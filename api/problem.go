@@ -1,0 +1,94 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/hookd/hookd/store"
+)
+
+// Problem is an RFC 9457 error answer.
+type Problem struct {
+	Type   string       `json:"type"`
+	Title  string       `json:"title"`
+	Status int          `json:"status"`
+	Detail string       `json:"detail"`
+	Errors []FieldError `json:"errors,omitempty"`
+}
+
+// FieldError names one field at fault in a request.
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+func (p *Problem) Error() string { return p.Detail }
+
+func problem(status int, detail string) *Problem {
+	return &Problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail}
+}
+
+// invalid is a 422 naming the fields at fault.
+func invalid(errs ...FieldError) *Problem {
+	parts := make([]string, len(errs))
+	for i, e := range errs {
+		parts[i] = e.Field + ": " + e.Message
+	}
+	p := problem(http.StatusUnprocessableEntity, strings.Join(parts, "; "))
+	p.Errors = errs
+	return p
+}
+
+func fieldErr(field, format string, args ...any) *Problem {
+	return invalid(FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// handleError is the one place where errors become HTTP answers.
+func (s *server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	var p *Problem
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &p):
+	case errors.As(err, &he):
+		p = problem(he.Code, fmt.Sprint(he.Message))
+		if he.Code == http.StatusRequestEntityTooLarge {
+			p.Detail = fmt.Sprintf("the request body is larger than the limit (payloads up to %d bytes)", s.cfg.MaxPayloadBytes)
+		}
+		if he.Code == http.StatusNotFound {
+			p.Detail = "no such route: " + c.Request().Method + " " + c.Request().URL.Path
+		}
+		if he.Code == http.StatusMethodNotAllowed {
+			p.Detail = "method " + c.Request().Method + " is not allowed on " + c.Request().URL.Path
+		}
+	case errors.Is(err, store.ErrNotFound):
+		p = problem(http.StatusNotFound, "not found")
+	case errors.Is(err, store.ErrConflict):
+		p = problem(http.StatusConflict, "it already exists")
+	case errors.Is(err, store.ErrBadCursor):
+		p = fieldErr("cursor", "is not a cursor from a previous page")
+	default:
+		s.log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "error", err)
+		p = problem(http.StatusInternalServerError, "internal error; the server log has the details")
+	}
+	c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
+	c.Response().WriteHeader(p.Status)
+	_ = jsonEncode(c.Response(), p)
+}
+
+// notFound names what was not found when err is store.ErrNotFound, and
+// passes other errors on.
+func notFound(err error, format string, args ...any) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return problem(http.StatusNotFound, fmt.Sprintf(format, args...)+" not found")
+	}
+	return err
+}
+
+func asErr[T error](err error, target *T) bool { return errors.As(err, target) }

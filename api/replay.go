@@ -1,0 +1,100 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"github.com/hookd/hookd/delivery"
+	"github.com/hookd/hookd/store"
+)
+
+type replayBody struct {
+	TenantID   string     `json:"tenant_id"`
+	EndpointID *uuid.UUID `json:"endpoint_id"`
+	EventType  string     `json:"event_type"`
+	Status     string     `json:"status"`
+	Since      *time.Time `json:"since"`
+	Until      *time.Time `json:"until"`
+	DryRun     bool       `json:"dry_run"`
+}
+
+type replayJSON struct {
+	ID         uuid.UUID       `json:"id"`
+	CreatedBy  string          `json:"created_by"`
+	Filter     json.RawMessage `json:"filter"`
+	Status     string          `json:"status"`
+	Matched    int             `json:"matched"`
+	Enqueued   int             `json:"enqueued"`
+	Done       int             `json:"done"`
+	CreatedAt  time.Time       `json:"created_at"`
+	FinishedAt *time.Time      `json:"finished_at"`
+}
+
+func toReplay(r store.Replay) replayJSON {
+	return replayJSON{ID: r.ID, CreatedBy: r.CreatedBy, Filter: rawObject(r.Filter), Status: r.Status, Matched: r.Matched,
+		Enqueued: r.Enqueued, Done: r.Done, CreatedAt: r.CreatedAt, FinishedAt: r.FinishedAt}
+}
+
+type dryRunJSON struct {
+	Matched int  `json:"matched"`
+	DryRun  bool `json:"dry_run"`
+}
+
+func (s *server) createReplay(c echo.Context) error {
+	var body replayBody
+	if err := bind(c, &body); err != nil {
+		return err
+	}
+	var errs []FieldError
+	if body.Status != store.DeliveryFailed {
+		errs = append(errs, FieldError{Field: "status", Message: "must be \"failed\": only failed deliveries are replayed"})
+	}
+	if body.Since == nil {
+		errs = append(errs, FieldError{Field: "since", Message: "is required: replay failed deliveries created since when?"})
+	}
+	if body.Since != nil && body.Until != nil && !body.Until.After(*body.Since) {
+		errs = append(errs, FieldError{Field: "until", Message: "must be after since"})
+	}
+	if body.TenantID != "" && !tenantIDPattern.MatchString(body.TenantID) {
+		errs = append(errs, FieldError{Field: "tenant_id", Message: "is not a valid tenant id"})
+	}
+	if len(errs) > 0 {
+		return invalid(errs...)
+	}
+	f := delivery.ReplayFilter{TenantID: body.TenantID, EventType: body.EventType, Status: body.Status, Since: *body.Since}
+	if body.EndpointID != nil {
+		f.EndpointID = *body.EndpointID
+	}
+	if body.Until != nil {
+		f.Until = *body.Until
+	}
+	ctx := c.Request().Context()
+	if body.DryRun {
+		n, err := s.svc.CountReplay(ctx, f)
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, dryRunJSON{Matched: n, DryRun: true})
+	}
+	r, err := s.svc.StartReplay(ctx, "api:"+who(c).Name, f)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusAccepted, toReplay(r))
+}
+
+func (s *server) getReplay(c echo.Context) error {
+	id, err := uuid.Parse(c.Param("replay"))
+	if err != nil {
+		return problem(http.StatusNotFound, "replay "+c.Param("replay")+" not found")
+	}
+	r, err := s.st.GetReplay(c.Request().Context(), id)
+	if err != nil {
+		return notFound(err, "replay %s", id)
+	}
+	return c.JSON(http.StatusOK, toReplay(r))
+}

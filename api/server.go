@@ -1,0 +1,149 @@
+// Package api is hookd's REST API: the echo server, its routes, auth, the
+// JSON wire types and the OpenAPI document. It maps store and delivery
+// errors to HTTP in one place (problem.go).
+package api
+
+import (
+	"cmp"
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/hookd/hookd/delivery"
+	"github.com/hookd/hookd/store"
+)
+
+// Config wires the API. Zero values mean defaults.
+type Config struct {
+	Store    *store.Store
+	Delivery *delivery.Service
+	// AdminKey is the bootstrap admin key (HOOKD_ADMIN_KEY); more admin keys
+	// may be stored hashed in the database.
+	AdminKey string
+	// Web serves the portal and console pages; nil serves a placeholder.
+	Web http.Handler
+	// Logger receives request errors; nil discards.
+	Logger *slog.Logger
+	// MaxPayloadBytes bounds a published payload (1 MiB).
+	MaxPayloadBytes int64
+	// HTTPSOnly refuses endpoint URLs that are not https.
+	HTTPSOnly bool
+	// Version is reported by /healthz.
+	Version string
+	// Registry receives the API's metrics and is served on /metrics; nil
+	// makes a new one.
+	Registry *prometheus.Registry
+}
+
+// server holds the handlers' dependencies.
+type server struct {
+	cfg     Config
+	st      *store.Store
+	svc     *delivery.Service
+	log     *slog.Logger
+	keys    *keyCache
+	schemas sync.Map // event type name -> *compiledSchema
+	metrics *metrics
+}
+
+// New returns the HTTP handler of the whole API (and the web pages).
+func New(cfg Config) http.Handler {
+	cfg.MaxPayloadBytes = cmp.Or(cfg.MaxPayloadBytes, 1<<20)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	s := &server{cfg: cfg, st: cfg.Store, svc: cfg.Delivery, log: cfg.Logger, keys: newKeyCache(10 * time.Second)}
+	s.metrics = newMetrics(cfg.Registry)
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.Use(middleware.Recover())
+	e.Use(s.metrics.middleware)
+
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})))
+	e.GET("/api/openapi.json", func(c echo.Context) error {
+		return c.Blob(http.StatusOK, "application/json", openAPIDoc)
+	})
+
+	v1 := e.Group("/api/v1", s.authenticate)
+	v1.PUT("/tenants/:tenant", s.putTenant, adminOnly)
+	v1.GET("/tenants", s.listTenants, adminOnly)
+	v1.GET("/tenants/:tenant", s.getTenant, adminOnly)
+	v1.DELETE("/tenants/:tenant", s.deleteTenant, adminOnly)
+
+	v1.POST("/event-types", s.createEventType, adminOnly)
+	v1.GET("/event-types", s.listEventTypes)
+	v1.GET("/event-types/:name", s.getEventType)
+	v1.PATCH("/event-types/:name", s.patchEventType, adminOnly)
+	v1.DELETE("/event-types/:name", s.archiveEventType, adminOnly)
+
+	t := v1.Group("/tenants/:tenant", s.tenantScope)
+	t.POST("/keys", s.createKey, adminOnly)
+	t.GET("/keys", s.listKeys, adminOnly)
+	t.DELETE("/keys/:key", s.revokeKey, adminOnly)
+
+	t.POST("/endpoints", s.createEndpoint)
+	t.GET("/endpoints", s.listEndpoints)
+	t.GET("/endpoints/:endpoint", s.getEndpoint)
+	t.PATCH("/endpoints/:endpoint", s.patchEndpoint)
+	t.DELETE("/endpoints/:endpoint", s.deleteEndpoint)
+	t.GET("/endpoints/:endpoint/secret", s.getSecret)
+	t.POST("/endpoints/:endpoint/secret/rotate", s.rotateSecret)
+	t.POST("/endpoints/:endpoint/recover", s.recoverEndpoint)
+	t.GET("/endpoints/:endpoint/attempts", s.endpointAttempts)
+
+	t.POST("/messages", s.publish, adminOnly)
+	t.GET("/messages", s.listMessages)
+	t.GET("/messages/:message", s.getMessage)
+	t.GET("/messages/:message/attempts", s.messageAttempts)
+	t.POST("/messages/:message/resend", s.resend)
+
+	v1.POST("/replays", s.createReplay, adminOnly)
+	v1.GET("/replays/:replay", s.getReplay, adminOnly)
+
+	web := cfg.Web
+	if web == nil {
+		web = placeholder{}
+	}
+	e.Any("/*", echo.WrapHandler(web))
+	return e
+}
+
+func (s *server) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok", "version": cmp.Or(s.cfg.Version, "dev")})
+}
+
+func (s *server) readyz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	if err := s.st.Pool().Ping(ctx); err != nil {
+		return problem(http.StatusServiceUnavailable, "database unreachable: "+err.Error())
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// placeholder answers for the web pages until they are built in.
+type placeholder struct{}
+
+func (placeholder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/" {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("content-type", "text/html; charset=utf-8")
+	_, _ = w.Write([]byte(`<!doctype html><title>hookd</title><h1>hookd</h1>
+<p>The API is at <code>/api/v1</code>; its OpenAPI document at <a href="/api/openapi.json">/api/openapi.json</a>.</p>`))
+}

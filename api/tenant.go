@@ -1,0 +1,89 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/hookd/hookd/store"
+)
+
+var tenantIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+
+type tenantJSON struct {
+	ID        string          `json:"id"`
+	Name      string          `json:"name"`
+	Metadata  json.RawMessage `json:"metadata"`
+	CreatedAt time.Time       `json:"created_at"`
+	UpdatedAt time.Time       `json:"updated_at"`
+}
+
+func toTenant(t store.Tenant) tenantJSON {
+	return tenantJSON{ID: t.ID, Name: t.Name, Metadata: rawObject(t.Metadata), CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
+}
+
+type tenantBody struct {
+	Name     string          `json:"name"`
+	Metadata json.RawMessage `json:"metadata"`
+}
+
+func (s *server) putTenant(c echo.Context) error {
+	id := c.Param("tenant")
+	if !tenantIDPattern.MatchString(id) {
+		return fieldErr("tenant", "must be 1 to 128 characters of letters, digits and . _ : -")
+	}
+	var body tenantBody
+	if err := bind(c, &body); err != nil {
+		return err
+	}
+	if len(body.Name) > 256 {
+		return fieldErr("name", "must be at most 256 characters")
+	}
+	if !isNull(body.Metadata) && !isObject(body.Metadata) {
+		return fieldErr("metadata", "must be a JSON object")
+	}
+	var meta []byte
+	if !isNull(body.Metadata) {
+		meta = body.Metadata
+	}
+	t, created, err := s.st.UpsertTenant(c.Request().Context(), store.Tenant{ID: id, Name: body.Name, Metadata: meta})
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	return c.JSON(status, toTenant(t))
+}
+
+func (s *server) listTenants(c echo.Context) error {
+	p, err := page(c)
+	if err != nil {
+		return err
+	}
+	rows, next, err := s.st.ListTenants(c.Request().Context(), p)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, listOf(rows, next, toTenant))
+}
+
+func (s *server) getTenant(c echo.Context) error {
+	t, err := s.st.GetTenant(c.Request().Context(), c.Param("tenant"))
+	if err != nil {
+		return notFound(err, "tenant %s", c.Param("tenant"))
+	}
+	return c.JSON(http.StatusOK, toTenant(t))
+}
+
+func (s *server) deleteTenant(c echo.Context) error {
+	if err := s.st.DeleteTenant(c.Request().Context(), c.Param("tenant")); err != nil {
+		return notFound(err, "tenant %s", c.Param("tenant"))
+	}
+	s.keys.forgetTenant(c.Param("tenant"))
+	return c.NoContent(http.StatusNoContent)
+}

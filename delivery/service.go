@@ -1,0 +1,399 @@
+package delivery
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/hookd/hookd/store"
+)
+
+// Config tunes delivery. Zero values mean the defaults.
+type Config struct {
+	// Schedule is the retry schedule after failed attempts (DefaultSchedule).
+	Schedule Schedule
+	// Sender configures outbound HTTP.
+	Sender SenderConfig
+	// InlineFanout: a message matching at most this many endpoints is fanned
+	// out inside the publish transaction; more go through a fan-out job.
+	// 0 means 16; negative means always use the job.
+	InlineFanout int
+	// Workers is how many deliveries one process attempts at once (256).
+	Workers int
+	// RunWorkers makes this process work jobs; false is an API-only node
+	// that only inserts them.
+	RunWorkers bool
+	// FetchCooldown and FetchPollInterval tune River's fetching (2ms, 100ms).
+	FetchCooldown     time.Duration
+	FetchPollInterval time.Duration
+	// Version goes in the user-agent.
+	Version string
+	// Logger receives River's and our logs; nil discards.
+	Logger *slog.Logger
+}
+
+// Service publishes messages and runs the fan-out, deliver and replay jobs.
+type Service struct {
+	cfg      Config
+	store    *store.Store
+	river    *river.Client[pgx.Tx]
+	sender   *Sender
+	loader   *batcher[uuid.UUID, loaded]
+	recorder *batcher[store.AttemptRecord, struct{}]
+	logger   *slog.Logger
+}
+
+// New builds the service on pool. Call Start to run workers.
+func New(pool *pgxpool.Pool, st *store.Store, cfg Config) (*Service, error) {
+	if cfg.Schedule == nil {
+		cfg.Schedule = DefaultSchedule
+	}
+	if cfg.InlineFanout == 0 {
+		cfg.InlineFanout = 16
+	}
+	cfg.Workers = cmp.Or(cfg.Workers, 256)
+	cfg.FetchCooldown = cmp.Or(cfg.FetchCooldown, 2*time.Millisecond)
+	cfg.FetchPollInterval = cmp.Or(cfg.FetchPollInterval, 100*time.Millisecond)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Sender.UserAgent == "" {
+		cfg.Sender.UserAgent = "hookd/" + cmp.Or(cfg.Version, "dev")
+	}
+	s := &Service{cfg: cfg, store: st, logger: cfg.Logger}
+	rc := &river.Config{
+		Logger:            cfg.Logger.With("component", "river"),
+		FetchCooldown:     cfg.FetchCooldown,
+		FetchPollInterval: cfg.FetchPollInterval,
+		JobTimeout:        2 * time.Minute,
+	}
+	if cfg.RunWorkers {
+		s.sender = NewSender(cfg.Sender)
+		workers := river.NewWorkers()
+		river.AddWorker(workers, &fanoutWorker{s: s})
+		river.AddWorker(workers, &deliverWorker{s: s})
+		river.AddWorker(workers, &replayWorker{s: s})
+		rc.Workers = workers
+		rc.Queues = map[string]river.QueueConfig{
+			QueueFanout:  {MaxWorkers: 16},
+			QueueDeliver: {MaxWorkers: cfg.Workers},
+			QueueReplay:  {MaxWorkers: 2},
+		}
+	}
+	client, err := river.NewClient(riverpgxv5.New(pool), rc)
+	if err != nil {
+		return nil, fmt.Errorf("river client: %w", err)
+	}
+	s.river = client
+	return s, nil
+}
+
+// River returns the River client, for the queue's status.
+func (s *Service) River() *river.Client[pgx.Tx] { return s.river }
+
+// Start runs the workers (when configured to) until Stop.
+func (s *Service) Start(ctx context.Context) error {
+	if !s.cfg.RunWorkers {
+		return nil
+	}
+	s.loader = newBatcher(256, 2, s.loadWork)
+	s.recorder = newBatcher(256, 2, s.recordAttempts)
+	if err := s.river.Start(ctx); err != nil {
+		return fmt.Errorf("start river: %w", err)
+	}
+	return nil
+}
+
+// Stop lets running attempts finish (up to ctx's deadline) and stops.
+func (s *Service) Stop(ctx context.Context) error {
+	if !s.cfg.RunWorkers {
+		return nil
+	}
+	err := s.river.Stop(ctx)
+	if err != nil {
+		err = s.river.StopAndCancel(context.Background())
+	}
+	s.loader.Close()
+	s.recorder.Close()
+	return err
+}
+
+// ErrEventType is returned by Publish's check to refuse a message.
+var ErrEventType = errors.New("event type refused")
+
+// Publish stores m and schedules its delivery in one transaction: once it
+// returns, the message will be delivered whatever crashes next. check, when
+// not nil, is given the message's event type (read in the same
+// transaction) and can refuse it. When m's idempotency key was used before,
+// Publish returns the first message with existed = true and schedules
+// nothing.
+func (s *Service) Publish(ctx context.Context, m store.Message, check func(store.EventType) error) (store.Message, bool, error) {
+	var (
+		out     store.Message
+		existed bool
+	)
+	err := s.store.InTx(ctx, func(tx pgx.Tx) error {
+		st := s.store.WithTx(tx)
+		if check != nil {
+			et, err := st.GetEventType(ctx, m.EventType)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			if errors.Is(err, store.ErrNotFound) {
+				et = store.EventType{}
+			}
+			if err := check(et); err != nil {
+				return err
+			}
+		}
+		var err error
+		out, existed, err = st.InsertMessage(ctx, m)
+		if err != nil || existed {
+			return err
+		}
+		if s.cfg.InlineFanout > 0 {
+			eps, err := st.ActiveEndpoints(ctx, m.TenantID)
+			if err != nil {
+				return err
+			}
+			matched := matching(eps, out)
+			if len(matched) <= s.cfg.InlineFanout {
+				return s.insertDeliveries(ctx, tx, out, matched)
+			}
+		}
+		_, err = s.river.InsertTx(ctx, tx, FanoutArgs{MessageID: out.ID, TenantID: out.TenantID}, nil)
+		return err
+	})
+	if err != nil {
+		return store.Message{}, false, fmt.Errorf("publish: %w", err)
+	}
+	return out, existed, nil
+}
+
+func matching(eps []store.Endpoint, m store.Message) []uuid.UUID {
+	var ids []uuid.UUID
+	for _, e := range eps {
+		if Matches(e, m.EventType, m.Channels) {
+			ids = append(ids, e.ID)
+		}
+	}
+	return ids
+}
+
+// insertDeliveries creates the deliveries of m to endpoints and one deliver
+// job each, in tx.
+func (s *Service) insertDeliveries(ctx context.Context, tx pgx.Tx, m store.Message, endpoints []uuid.UUID) error {
+	if len(endpoints) == 0 {
+		return nil
+	}
+	ds, err := s.store.WithTx(tx).InsertDeliveries(ctx, m.TenantID, m.ID, endpoints)
+	if err != nil {
+		return err
+	}
+	return s.enqueue(ctx, tx, ds, store.TriggerScheduled, uuid.Nil)
+}
+
+func (s *Service) enqueue(ctx context.Context, tx pgx.Tx, ds []store.Delivery, trigger string, replay uuid.UUID) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	params := make([]river.InsertManyParams, len(ds))
+	for i, d := range ds {
+		params[i] = river.InsertManyParams{Args: DeliverArgs{DeliveryID: d.ID, Trigger: trigger, ReplayID: replay}}
+	}
+	if _, err := s.river.InsertManyTx(ctx, tx, params); err != nil {
+		return fmt.Errorf("enqueue %d deliveries: %w", len(ds), err)
+	}
+	return nil
+}
+
+// Resend re-sends a message to all its endpoints, or to one when endpoint is
+// not uuid.Nil, as manual attempts with the same webhook-id. It returns how
+// many deliveries were enqueued; ErrNotFound when the message (or the
+// endpoint's delivery of it) does not exist.
+func (s *Service) Resend(ctx context.Context, tenant string, message, endpoint uuid.UUID) (int, error) {
+	var n int
+	err := s.store.InTx(ctx, func(tx pgx.Tx) error {
+		st := s.store.WithTx(tx)
+		if _, err := st.GetMessage(ctx, tenant, message); err != nil {
+			return err
+		}
+		ds, err := st.MessageDeliveries(ctx, tenant, message)
+		if err != nil {
+			return err
+		}
+		var ids []uuid.UUID
+		for _, d := range ds {
+			if endpoint == uuid.Nil || d.EndpointID == endpoint {
+				ids = append(ids, d.ID)
+			}
+		}
+		if endpoint != uuid.Nil && len(ids) == 0 {
+			// The endpoint never got this message: send it now, if it exists.
+			if _, err := st.GetEndpoint(ctx, tenant, endpoint); err != nil {
+				return err
+			}
+			created, err := st.InsertDeliveries(ctx, tenant, message, []uuid.UUID{endpoint})
+			if err != nil {
+				return err
+			}
+			n = len(created)
+			return s.enqueue(ctx, tx, created, store.TriggerManual, uuid.Nil)
+		}
+		reset, err := st.ResetDeliveries(ctx, tenant, ids)
+		if err != nil {
+			return err
+		}
+		n = len(reset)
+		return s.enqueue(ctx, tx, reset, store.TriggerManual, uuid.Nil)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("resend %s: %w", message, err)
+	}
+	return n, nil
+}
+
+// Recover re-sends every failed delivery of one endpoint created in
+// [since, until) (until zero = now). It returns how many were enqueued.
+func (s *Service) Recover(ctx context.Context, tenant string, endpoint uuid.UUID, since, until time.Time) (int, error) {
+	if _, err := s.store.GetEndpoint(ctx, tenant, endpoint); err != nil {
+		return 0, fmt.Errorf("recover: %w", err)
+	}
+	f := store.DeliveryFilter{TenantID: tenant, EndpointID: endpoint, Status: store.DeliveryFailed, Since: since, Until: until}
+	n, err := s.replayBatches(ctx, f, uuid.Nil)
+	if err != nil {
+		return n, fmt.Errorf("recover: %w", err)
+	}
+	return n, nil
+}
+
+// replayBatchSize is how many deliveries one replay transaction re-sends.
+const replayBatchSize = 500
+
+// replayBatches resets and enqueues every delivery matching f, a batch per
+// transaction, and returns how many.
+func (s *Service) replayBatches(ctx context.Context, f store.DeliveryFilter, replay uuid.UUID) (int, error) {
+	after, total := uuid.Nil, 0
+	for {
+		var n int
+		err := s.store.InTx(ctx, func(tx pgx.Tx) error {
+			st := s.store.WithTx(tx)
+			ds, err := st.FindDeliveries(ctx, f, after, replayBatchSize)
+			if err != nil || len(ds) == 0 {
+				return err
+			}
+			after = ds[len(ds)-1].ID
+			ids := make([]uuid.UUID, len(ds))
+			for i, d := range ds {
+				ids[i] = d.ID
+			}
+			reset, err := st.ResetDeliveries(ctx, f.TenantID, ids)
+			if err != nil {
+				return err
+			}
+			if err := s.enqueue(ctx, tx, reset, store.TriggerManual, replay); err != nil {
+				return err
+			}
+			n = len(reset)
+			if replay != uuid.Nil {
+				return st.AddReplayEnqueued(ctx, replay, n, false)
+			}
+			return nil
+		})
+		if err != nil {
+			return total, err
+		}
+		total += n
+		if n == 0 {
+			return total, nil
+		}
+	}
+}
+
+// ReplayFilter is what a bulk replay re-sends.
+type ReplayFilter = store.DeliveryFilter
+
+// CountReplay answers a dry run: how many deliveries the filter matches.
+func (s *Service) CountReplay(ctx context.Context, f ReplayFilter) (int, error) {
+	return s.store.CountDeliveries(ctx, f)
+}
+
+// StartReplay records a bulk replay (who, when, filter, how many matched)
+// and enqueues the job that carries it out, in one transaction.
+func (s *Service) StartReplay(ctx context.Context, createdBy string, f ReplayFilter) (store.Replay, error) {
+	filterJSON, err := json.Marshal(encodeFilter(f))
+	if err != nil {
+		return store.Replay{}, fmt.Errorf("start replay: %w", err)
+	}
+	var out store.Replay
+	err = s.store.InTx(ctx, func(tx pgx.Tx) error {
+		st := s.store.WithTx(tx)
+		matched, err := st.CountDeliveries(ctx, f)
+		if err != nil {
+			return err
+		}
+		out, err = st.CreateReplay(ctx, store.Replay{CreatedBy: createdBy, Filter: filterJSON, Matched: matched})
+		if err != nil {
+			return err
+		}
+		_, err = s.river.InsertTx(ctx, tx, ReplayArgs{ReplayID: out.ID}, nil)
+		return err
+	})
+	if err != nil {
+		return store.Replay{}, fmt.Errorf("start replay: %w", err)
+	}
+	return out, nil
+}
+
+// filterJSON is how a replay's filter is kept on the replay row.
+type filterJSON struct {
+	TenantID   string     `json:"tenant_id,omitempty"`
+	EndpointID *uuid.UUID `json:"endpoint_id,omitempty"`
+	EventType  string     `json:"event_type,omitempty"`
+	Status     string     `json:"status,omitempty"`
+	Since      *time.Time `json:"since,omitempty"`
+	Until      *time.Time `json:"until,omitempty"`
+}
+
+func encodeFilter(f ReplayFilter) filterJSON {
+	out := filterJSON{TenantID: f.TenantID, EventType: f.EventType, Status: f.Status}
+	if f.EndpointID != uuid.Nil {
+		out.EndpointID = &f.EndpointID
+	}
+	if !f.Since.IsZero() {
+		out.Since = &f.Since
+	}
+	if !f.Until.IsZero() {
+		out.Until = &f.Until
+	}
+	return out
+}
+
+// DecodeFilter reads a filter as StartReplay kept it.
+func DecodeFilter(b []byte) (ReplayFilter, error) {
+	var j filterJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return ReplayFilter{}, fmt.Errorf("decode replay filter: %w", err)
+	}
+	f := ReplayFilter{TenantID: j.TenantID, EventType: j.EventType, Status: j.Status}
+	if j.EndpointID != nil {
+		f.EndpointID = *j.EndpointID
+	}
+	if j.Since != nil {
+		f.Since = *j.Since
+	}
+	if j.Until != nil {
+		f.Until = *j.Until
+	}
+	return f, nil
+}

@@ -1,0 +1,234 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/hookd/hookd/store"
+)
+
+// fanoutWorker creates the deliveries of a message too widely fanned out to
+// do inside the publish transaction.
+type fanoutWorker struct {
+	river.WorkerDefaults[FanoutArgs]
+	s *Service
+}
+
+func (w *fanoutWorker) Work(ctx context.Context, job *river.Job[FanoutArgs]) error {
+	s := w.s
+	return s.store.InTx(ctx, func(tx pgx.Tx) error {
+		st := s.store.WithTx(tx)
+		m, err := st.GetMessage(ctx, job.Args.TenantID, job.Args.MessageID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil // the tenant was deleted meanwhile
+		}
+		if err != nil {
+			return err
+		}
+		eps, err := st.ActiveEndpoints(ctx, m.TenantID)
+		if err != nil {
+			return err
+		}
+		if err := s.insertDeliveries(ctx, tx, m, matching(eps, m)); err != nil {
+			return err
+		}
+		// Completing the job in the same transaction makes fan-out exactly once.
+		_, err = river.JobCompleteTx[*riverDriver](ctx, tx, job)
+		return err
+	})
+}
+
+// replayWorker carries out a bulk replay in batches.
+type replayWorker struct {
+	river.WorkerDefaults[ReplayArgs]
+	s *Service
+}
+
+func (w *replayWorker) Work(ctx context.Context, job *river.Job[ReplayArgs]) error {
+	s := w.s
+	r, err := s.store.GetReplay(ctx, job.Args.ReplayID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	f, err := DecodeFilter(r.Filter)
+	if err != nil {
+		return river.JobCancel(err)
+	}
+	if _, err := s.replayBatches(ctx, f, r.ID); err != nil {
+		return err
+	}
+	return s.store.AddReplayEnqueued(ctx, r.ID, 0, true)
+}
+
+// deliverWorker makes one attempt of a delivery.
+type deliverWorker struct {
+	river.WorkerDefaults[DeliverArgs]
+	s *Service
+}
+
+// loaded is the result of the batched work loader.
+type loaded struct {
+	work  store.Work
+	found bool
+}
+
+func (s *Service) loadWork(ctx context.Context, ids []uuid.UUID) ([]loaded, error) {
+	m, err := s.store.LoadWork(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]loaded, len(ids))
+	for i, id := range ids {
+		w, ok := m[id]
+		out[i] = loaded{work: w, found: ok}
+	}
+	return out, nil
+}
+
+// recordAttempts writes a batch of attempts in one statement. A delivery
+// attempted twice in one batch (a re-send racing a retry) is split into
+// separate statements, since one statement updates a row once.
+func (s *Service) recordAttempts(ctx context.Context, recs []store.AttemptRecord) ([]struct{}, error) {
+	n := len(recs)
+	for len(recs) > 0 {
+		seen := make(map[uuid.UUID]bool, len(recs))
+		var now, later []store.AttemptRecord
+		for _, r := range recs {
+			if seen[r.Attempt.DeliveryID] {
+				later = append(later, r)
+				continue
+			}
+			seen[r.Attempt.DeliveryID] = true
+			now = append(now, r)
+		}
+		if err := s.store.RecordAttempts(ctx, now); err != nil {
+			return nil, err
+		}
+		recs = later
+	}
+	return make([]struct{}, n), nil
+}
+
+// reservedHeaders cannot be set by an endpoint's custom headers.
+var reservedHeaders = map[string]bool{
+	"webhook-id": true, "webhook-timestamp": true, "webhook-signature": true,
+	"content-type": true, "user-agent": true, "host": true, "content-length": true,
+	"transfer-encoding": true, "connection": true,
+}
+
+func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
+	s := w.s
+	ld, err := s.loader.Do(ctx, job.Args.DeliveryID)
+	if err != nil {
+		return fmt.Errorf("load delivery %s: %w", job.Args.DeliveryID, err)
+	}
+	if !ld.found {
+		return nil // deleted with its tenant, endpoint or message
+	}
+	wk := ld.work
+	d, e, m := wk.Delivery, wk.Endpoint, wk.Message
+	if d.Status != store.DeliveryPending || e.Disabled {
+		return nil // finished by another attempt, or the endpoint stopped
+	}
+	trigger := job.Args.Trigger
+	if trigger == "" {
+		trigger = store.TriggerScheduled
+	}
+
+	started := time.Now()
+	msgID := m.ID.String()
+	sig, err := Sign(msgID, started, m.Payload, wk.Secrets)
+	if err != nil {
+		return river.JobCancel(fmt.Errorf("sign delivery %s: %w", d.ID, err))
+	}
+	h := make(http.Header, len(e.Headers)+6)
+	for k, v := range e.Headers {
+		if !reservedHeaders[strings.ToLower(k)] {
+			h.Set(k, v)
+		}
+	}
+	h.Set("webhook-id", msgID)
+	h.Set("webhook-timestamp", strconv.FormatInt(started.Unix(), 10))
+	h.Set("webhook-signature", sig)
+	h.Set("content-type", "application/json")
+	h.Set("user-agent", s.sender.UserAgent())
+
+	res := s.sender.Send(ctx, Request{URL: e.URL, Headers: h, Body: m.Payload})
+	if res.ErrorClass == ClassCanceled {
+		// hookd is stopping: not the endpoint's fault, so no attempt is
+		// recorded and River runs the job again later.
+		return fmt.Errorf("attempt of %s interrupted: %s", d.ID, res.Error)
+	}
+
+	a := store.Attempt{
+		TenantID: d.TenantID, DeliveryID: d.ID, MessageID: m.ID, EndpointID: e.ID,
+		Trigger: trigger, StatusCode: res.StatusCode,
+		RequestHeaders: redacted(h), ResponseHeaders: res.ResponseHeaders, ResponseBody: res.ResponseBody,
+		BodyTruncated: res.Truncated, ErrorClass: res.ErrorClass, Error: res.Error, RemoteAddr: res.RemoteAddr,
+		URL: e.URL, Duration: res.Duration, ReplayID: job.Args.ReplayID, StartedAt: started,
+		Timings: store.Timings{DNS: res.DNS, Connect: res.Connect, TLS: res.TLS, TTFB: res.TTFB},
+	}
+	rec := store.AttemptRecord{Attempt: a}
+	var snooze time.Duration
+	disable := ""
+	switch {
+	case res.ErrorClass == "":
+		rec.Attempt.Status, rec.Status = store.AttemptSucceeded, store.DeliverySucceeded
+	case res.ErrorClass == ClassGone:
+		rec.Attempt.Status, rec.Status = store.AttemptFailed, store.DeliveryFailed
+		disable = "the endpoint answered 410 Gone"
+	case res.ErrorClass == ClassBlocked || trigger == store.TriggerManual:
+		// A blocked address will not unblock itself; a manual re-send is
+		// one try, and the delivery stays re-sendable.
+		rec.Attempt.Status, rec.Status = store.AttemptFailed, store.DeliveryFailed
+	default:
+		rec.Attempt.Status = store.AttemptFailed
+		delay, ok := s.cfg.Schedule.Delay(d.Attempts+1, nil)
+		if ok && res.RetryAfter != "" && (res.StatusCode == http.StatusTooManyRequests || res.StatusCode == http.StatusServiceUnavailable) {
+			if ra, ok := ParseRetryAfter(res.RetryAfter, time.Now()); ok {
+				delay = ClampRetryAfter(delay, ra)
+			}
+		}
+		if ok {
+			next := time.Now().Add(delay)
+			rec.Status, rec.NextAttemptAt, snooze = store.DeliveryPending, &next, delay
+		} else {
+			rec.Status = store.DeliveryFailed
+		}
+	}
+
+	if _, err := s.recorder.Do(ctx, rec); err != nil {
+		return fmt.Errorf("record attempt of %s: %w", d.ID, err)
+	}
+	if disable != "" {
+		if err := s.store.DisableEndpoint(ctx, e.ID, disable); err != nil {
+			return err
+		}
+	}
+	if snooze > 0 {
+		return river.JobSnooze(snooze)
+	}
+	return nil
+}
+
+// redacted copies request headers for the attempt log without the
+// signatures, which are as good as a password for the current timestamp.
+func redacted(h http.Header) http.Header {
+	out := h.Clone()
+	if out.Get("webhook-signature") != "" {
+		out.Set("webhook-signature", "[redacted]")
+	}
+	return out
+}

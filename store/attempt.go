@@ -1,0 +1,214 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+// Attempt triggers and statuses.
+const (
+	TriggerScheduled = "scheduled"
+	TriggerManual    = "manual"
+
+	AttemptSucceeded = "succeeded"
+	AttemptFailed    = "failed"
+)
+
+// Timings splits an attempt's duration into its phases.
+type Timings struct {
+	DNS     time.Duration
+	Connect time.Duration
+	TLS     time.Duration
+	TTFB    time.Duration
+}
+
+// Attempt is one HTTP try of a delivery.
+type Attempt struct {
+	ID              uuid.UUID
+	TenantID        string
+	DeliveryID      uuid.UUID
+	MessageID       uuid.UUID
+	EndpointID      uuid.UUID
+	Attempt         int // 1-based, per delivery
+	Trigger         string
+	Status          string
+	StatusCode      int // 0 = no response
+	RequestHeaders  http.Header
+	ResponseHeaders http.Header
+	ResponseBody    []byte
+	BodyTruncated   bool
+	ErrorClass      string
+	Error           string
+	RemoteAddr      string
+	URL             string
+	Duration        time.Duration
+	Timings         Timings
+	ReplayID        uuid.UUID // uuid.Nil unless made by a bulk replay
+	StartedAt       time.Time
+}
+
+// AttemptRecord is an attempt together with the state its delivery moves to.
+type AttemptRecord struct {
+	Attempt       Attempt
+	Status        string     // the delivery's new status
+	NextAttemptAt *time.Time // when pending: the next try
+}
+
+type timingsJSON struct {
+	DNS     float64 `json:"dns_ms"`
+	Connect float64 `json:"connect_ms"`
+	TLS     float64 `json:"tls_ms"`
+	TTFB    float64 `json:"ttfb_ms"`
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func (t Timings) json() []byte {
+	b, _ := json.Marshal(timingsJSON{DNS: ms(t.DNS), Connect: ms(t.Connect), TLS: ms(t.TLS), TTFB: ms(t.TTFB)})
+	return b
+}
+
+func headerJSON(h http.Header) []byte {
+	if h == nil {
+		return []byte("{}")
+	}
+	b, _ := json.Marshal(h)
+	return b
+}
+
+// RecordAttempts writes attempts and moves their deliveries to their new
+// state, all in one statement. Each attempt's number is the delivery's
+// attempt count after the update. A delivery must appear at most once.
+// Attempts of deliveries that no longer exist are dropped.
+func (s *Store) RecordAttempts(ctx context.Context, recs []AttemptRecord) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	n := len(recs)
+	var (
+		ids, deliveries, messages, endpoints, replays = make([]uuid.UUID, n), make([]uuid.UUID, n), make([]uuid.UUID, n), make([]uuid.UUID, n), make([]*uuid.UUID, n)
+		tenants, triggers, statuses, classes, errs    = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		remotes, urls, newStatuses, reqH, respH, tims = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		codes                                         = make([]*int32, n)
+		bodies                                        = make([][]byte, n)
+		truncated                                     = make([]bool, n)
+		durations                                     = make([]int32, n)
+		started, next                                 = make([]time.Time, n), make([]*time.Time, n)
+	)
+	for i, r := range recs {
+		a := r.Attempt
+		if a.ID == uuid.Nil {
+			a.ID = NewID()
+		}
+		ids[i], deliveries[i], messages[i], endpoints[i] = a.ID, a.DeliveryID, a.MessageID, a.EndpointID
+		if a.ReplayID != uuid.Nil {
+			id := a.ReplayID
+			replays[i] = &id
+		}
+		tenants[i], triggers[i], statuses[i], classes[i], errs[i] = a.TenantID, a.Trigger, a.Status, a.ErrorClass, a.Error
+		remotes[i], urls[i], newStatuses[i] = a.RemoteAddr, a.URL, r.Status
+		reqH[i], respH[i], tims[i] = string(headerJSON(a.RequestHeaders)), string(headerJSON(a.ResponseHeaders)), string(a.Timings.json())
+		if a.StatusCode != 0 {
+			c := int32(a.StatusCode)
+			codes[i] = &c
+		}
+		bodies[i], truncated[i] = a.ResponseBody, a.BodyTruncated
+		durations[i] = int32(a.Duration.Milliseconds())
+		started[i], next[i] = a.StartedAt, r.NextAttemptAt
+	}
+	_, err := s.db.Exec(ctx, `WITH input AS (
+			SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[], $7::text[],
+				$8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
+				$16::text[], $17::int[], $18::bytea[], $19::bool[], $20::int[], $21::timestamptz[], $22::timestamptz[])
+			AS t(id, delivery_id, message_id, endpoint_id, replay_id, tenant_id, trigger, status, error_class, error,
+				remote_addr, url, new_status, request_headers, response_headers, timings, status_code, response_body,
+				body_truncated, duration_ms, started_at, next_attempt_at)
+		), upd AS (
+			UPDATE deliveries d SET attempts = d.attempts + 1, status = i.new_status,
+				next_attempt_at = i.next_attempt_at, last_status_code = i.status_code, updated_at = now()
+			FROM input i WHERE d.id = i.delivery_id
+			RETURNING d.id, d.attempts
+		)
+		INSERT INTO attempts (id, tenant_id, delivery_id, message_id, endpoint_id, attempt, trigger, status, status_code,
+			request_headers, response_headers, response_body, body_truncated, error_class, error, remote_addr, url,
+			duration_ms, timings, replay_id, started_at)
+		SELECT i.id, i.tenant_id, i.delivery_id, i.message_id, i.endpoint_id, upd.attempts, i.trigger, i.status,
+			i.status_code, i.request_headers::jsonb, i.response_headers::jsonb, i.response_body, i.body_truncated,
+			i.error_class, i.error, i.remote_addr, i.url, i.duration_ms, i.timings::jsonb, i.replay_id, i.started_at
+		FROM input i JOIN upd ON upd.id = i.delivery_id`,
+		ids, deliveries, messages, endpoints, replays, tenants, triggers, statuses, classes, errs,
+		remotes, urls, newStatuses, reqH, respH, tims, codes, bodies, truncated, durations, started, next)
+	if err != nil {
+		return fmt.Errorf("record %d attempts: %w", n, err)
+	}
+	return nil
+}
+
+const attemptCols = `id, tenant_id, delivery_id, message_id, endpoint_id, attempt, trigger, status,
+	coalesce(status_code, 0), request_headers, response_headers, coalesce(response_body, ''::bytea), body_truncated,
+	error_class, error, remote_addr, url, duration_ms, timings, coalesce(replay_id, '00000000-0000-0000-0000-000000000000'),
+	started_at`
+
+func scanAttempt(row pgx.Row) (Attempt, error) {
+	var a Attempt
+	var reqH, respH, tims []byte
+	var dur int
+	err := row.Scan(&a.ID, &a.TenantID, &a.DeliveryID, &a.MessageID, &a.EndpointID, &a.Attempt, &a.Trigger, &a.Status,
+		&a.StatusCode, &reqH, &respH, &a.ResponseBody, &a.BodyTruncated, &a.ErrorClass, &a.Error, &a.RemoteAddr, &a.URL,
+		&dur, &tims, &a.ReplayID, &a.StartedAt)
+	if err != nil {
+		return Attempt{}, mapErr(err)
+	}
+	a.Duration = time.Duration(dur) * time.Millisecond
+	_ = json.Unmarshal(reqH, &a.RequestHeaders)
+	_ = json.Unmarshal(respH, &a.ResponseHeaders)
+	var t timingsJSON
+	_ = json.Unmarshal(tims, &t)
+	a.Timings = Timings{
+		DNS: time.Duration(t.DNS * float64(time.Millisecond)), Connect: time.Duration(t.Connect * float64(time.Millisecond)),
+		TLS: time.Duration(t.TLS * float64(time.Millisecond)), TTFB: time.Duration(t.TTFB * float64(time.Millisecond)),
+	}
+	return a, nil
+}
+
+// AttemptFilter picks whose attempts to list: one message's or one endpoint's.
+type AttemptFilter struct {
+	MessageID  uuid.UUID
+	EndpointID uuid.UUID
+	Status     string // "" = any
+}
+
+// ListAttempts lists a tenant's attempts newest first.
+func (s *Store) ListAttempts(ctx context.Context, tenant string, f AttemptFilter, p Page) ([]Attempt, string, error) {
+	after, err := decodeIDCursor(p.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	var message, endpoint *uuid.UUID
+	if f.MessageID != uuid.Nil {
+		message = &f.MessageID
+	}
+	if f.EndpointID != uuid.Nil {
+		endpoint = &f.EndpointID
+	}
+	rows, err := s.db.Query(ctx, `SELECT `+attemptCols+` FROM attempts
+		WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id < $2)
+		  AND ($3::uuid IS NULL OR message_id = $3) AND ($4::uuid IS NULL OR endpoint_id = $4)
+		  AND ($5 = '' OR status = $5)
+		ORDER BY id DESC LIMIT $6`, tenant, after, message, endpoint, f.Status, p.Limit+1)
+	if err != nil {
+		return nil, "", fmt.Errorf("list attempts: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Attempt, error) { return scanAttempt(r) })
+	if err != nil {
+		return nil, "", fmt.Errorf("list attempts: %w", err)
+	}
+	list, next := pageOf(list, p.Limit, func(a Attempt) string { return a.ID.String() })
+	return list, next, nil
+}

@@ -1,0 +1,200 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+// Delivery statuses.
+const (
+	DeliveryPending   = "pending"
+	DeliverySucceeded = "succeeded"
+	DeliveryFailed    = "failed"
+)
+
+// Delivery is one (message, endpoint) pair that fan-out decided on.
+type Delivery struct {
+	ID             uuid.UUID
+	TenantID       string
+	MessageID      uuid.UUID
+	EndpointID     uuid.UUID
+	Status         string
+	Attempts       int
+	NextAttemptAt  *time.Time
+	LastStatusCode *int
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+const deliveryCols = `id, tenant_id, message_id, endpoint_id, status, attempts, next_attempt_at, last_status_code,
+	created_at, updated_at`
+
+func scanDelivery(row pgx.Row) (Delivery, error) {
+	var d Delivery
+	err := row.Scan(&d.ID, &d.TenantID, &d.MessageID, &d.EndpointID, &d.Status, &d.Attempts, &d.NextAttemptAt,
+		&d.LastStatusCode, &d.CreatedAt, &d.UpdatedAt)
+	return d, mapErr(err)
+}
+
+// InsertDeliveries creates pending deliveries of one message to endpoints,
+// skipping pairs that already exist, and returns the ones it created.
+func (s *Store) InsertDeliveries(ctx context.Context, tenant string, message uuid.UUID, endpoints []uuid.UUID) ([]Delivery, error) {
+	ids := make([]uuid.UUID, len(endpoints))
+	for i := range ids {
+		ids[i] = NewID()
+	}
+	rows, err := s.db.Query(ctx, `INSERT INTO deliveries (id, tenant_id, message_id, endpoint_id, next_attempt_at)
+		SELECT d, $1, $2, e, now() FROM unnest($3::uuid[], $4::uuid[]) AS t(d, e)
+		ON CONFLICT (message_id, endpoint_id) DO NOTHING
+		RETURNING `+deliveryCols, tenant, message, ids, endpoints)
+	if err != nil {
+		return nil, fmt.Errorf("insert deliveries: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Delivery, error) { return scanDelivery(r) })
+	if err != nil {
+		return nil, fmt.Errorf("insert deliveries: %w", mapErr(err))
+	}
+	return list, nil
+}
+
+// MessageDeliveries returns the deliveries of one message, oldest first.
+func (s *Store) MessageDeliveries(ctx context.Context, tenant string, message uuid.UUID) ([]Delivery, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+deliveryCols+` FROM deliveries WHERE tenant_id = $1 AND message_id = $2
+		ORDER BY id`, tenant, message)
+	if err != nil {
+		return nil, fmt.Errorf("message deliveries: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Delivery, error) { return scanDelivery(r) })
+	if err != nil {
+		return nil, fmt.Errorf("message deliveries: %w", err)
+	}
+	return list, nil
+}
+
+// ResetDeliveries makes deliveries pending again for a manual re-send and
+// returns them. Ids of other tenants are ignored.
+func (s *Store) ResetDeliveries(ctx context.Context, tenant string, ids []uuid.UUID) ([]Delivery, error) {
+	rows, err := s.db.Query(ctx, `UPDATE deliveries SET status = 'pending', next_attempt_at = now(), updated_at = now()
+		WHERE ($1 = '' OR tenant_id = $1) AND id = ANY($2) RETURNING `+deliveryCols, tenant, ids)
+	if err != nil {
+		return nil, fmt.Errorf("reset deliveries: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Delivery, error) { return scanDelivery(r) })
+	if err != nil {
+		return nil, fmt.Errorf("reset deliveries: %w", err)
+	}
+	return list, nil
+}
+
+// DeliveryFilter selects deliveries for recover and bulk replay. Zero
+// fields do not filter; Since/Until bound the delivery's creation time.
+type DeliveryFilter struct {
+	TenantID   string
+	EndpointID uuid.UUID
+	EventType  string
+	Status     string
+	Since      time.Time
+	Until      time.Time
+}
+
+func (f DeliveryFilter) where(first int) (string, []any) {
+	var endpoint *uuid.UUID
+	if f.EndpointID != uuid.Nil {
+		endpoint = &f.EndpointID
+	}
+	var since, until *time.Time
+	if !f.Since.IsZero() {
+		since = &f.Since
+	}
+	if !f.Until.IsZero() {
+		until = &f.Until
+	}
+	n := func(i int) string { return fmt.Sprintf("$%d", first+i) }
+	where := `(` + n(0) + ` = '' OR d.tenant_id = ` + n(0) + `)
+		AND (` + n(1) + `::uuid IS NULL OR d.endpoint_id = ` + n(1) + `)
+		AND (` + n(2) + ` = '' OR EXISTS (SELECT 1 FROM messages m WHERE m.id = d.message_id AND m.event_type = ` + n(2) + `))
+		AND (` + n(3) + ` = '' OR d.status = ` + n(3) + `)
+		AND (` + n(4) + `::timestamptz IS NULL OR d.created_at >= ` + n(4) + `)
+		AND (` + n(5) + `::timestamptz IS NULL OR d.created_at < ` + n(5) + `)`
+	return where, []any{f.TenantID, endpoint, f.EventType, f.Status, since, until}
+}
+
+// CountDeliveries counts the deliveries that match f.
+func (s *Store) CountDeliveries(ctx context.Context, f DeliveryFilter) (int, error) {
+	where, args := f.where(1)
+	var n int
+	if err := s.db.QueryRow(ctx, `SELECT count(*) FROM deliveries d WHERE `+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count deliveries: %w", err)
+	}
+	return n, nil
+}
+
+// FindDeliveries returns up to limit deliveries matching f with ids after
+// after (uuid.Nil = from the start), oldest first, for batched replays.
+func (s *Store) FindDeliveries(ctx context.Context, f DeliveryFilter, after uuid.UUID, limit int) ([]Delivery, error) {
+	where, args := f.where(3)
+	rows, err := s.db.Query(ctx, `SELECT `+deliveryCols+` FROM deliveries d WHERE d.id > $1 AND `+where+`
+		ORDER BY d.id LIMIT $2`, append([]any{after, limit}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("find deliveries: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Delivery, error) { return scanDelivery(r) })
+	if err != nil {
+		return nil, fmt.Errorf("find deliveries: %w", err)
+	}
+	return list, nil
+}
+
+// Work is everything one delivery attempt needs, loaded in one query.
+type Work struct {
+	Delivery Delivery
+	Message  Message
+	Endpoint Endpoint
+	Secrets  []string // the current key first, then unexpired rotated-out keys
+}
+
+// LoadWork loads the work for many deliveries in one round trip. Deliveries
+// that no longer exist are absent from the map.
+func (s *Store) LoadWork(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Work, error) {
+	rows, err := s.db.Query(ctx, `SELECT
+			d.id, d.tenant_id, d.message_id, d.endpoint_id, d.status, d.attempts, d.next_attempt_at, d.last_status_code,
+			d.created_at, d.updated_at,
+			m.id, m.tenant_id, m.event_type, m.payload, m.channels, coalesce(m.idempotency_key, ''), m.created_at,
+			e.id, e.tenant_id, e.url, e.description, e.event_types, e.channels, e.headers, e.rate_limit, e.signature_scheme,
+			e.disabled, e.disabled_reason, e.metadata, e.created_at, e.updated_at,
+			ARRAY(SELECT s.secret FROM endpoint_secrets s WHERE s.endpoint_id = e.id
+				AND (s.expires_at IS NULL OR s.expires_at > now()) ORDER BY s.expires_at DESC NULLS FIRST)
+		FROM deliveries d
+		JOIN messages m ON m.id = d.message_id
+		JOIN endpoints e ON e.id = d.endpoint_id
+		WHERE d.id = ANY($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("load work: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[uuid.UUID]Work, len(ids))
+	for rows.Next() {
+		var w Work
+		d, m, e := &w.Delivery, &w.Message, &w.Endpoint
+		var headers []byte
+		if err := rows.Scan(&d.ID, &d.TenantID, &d.MessageID, &d.EndpointID, &d.Status, &d.Attempts, &d.NextAttemptAt,
+			&d.LastStatusCode, &d.CreatedAt, &d.UpdatedAt,
+			&m.ID, &m.TenantID, &m.EventType, &m.Payload, &m.Channels, &m.IdempotencyKey, &m.CreatedAt,
+			&e.ID, &e.TenantID, &e.URL, &e.Description, &e.EventTypes, &e.Channels, &headers, &e.RateLimit, &e.SignatureScheme,
+			&e.Disabled, &e.DisabledReason, &e.Metadata, &e.CreatedAt, &e.UpdatedAt, &w.Secrets); err != nil {
+			return nil, fmt.Errorf("load work: %w", err)
+		}
+		if err := jsonUnmarshal(headers, &e.Headers); err != nil {
+			return nil, fmt.Errorf("load work: endpoint %s headers: %w", e.ID, err)
+		}
+		out[d.ID] = w
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load work: %w", err)
+	}
+	return out, nil
+}

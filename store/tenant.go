@@ -1,0 +1,87 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Tenant is one customer of the SaaS team. Its ID is chosen by the caller.
+type Tenant struct {
+	ID        string
+	Name      string
+	Metadata  []byte // a JSON object
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+const tenantCols = `id, name, metadata, created_at, updated_at`
+
+func scanTenant(row pgx.Row) (Tenant, error) {
+	var t Tenant
+	err := row.Scan(&t.ID, &t.Name, &t.Metadata, &t.CreatedAt, &t.UpdatedAt)
+	return t, mapErr(err)
+}
+
+// UpsertTenant creates the tenant or updates its name and metadata. created
+// tells which.
+func (s *Store) UpsertTenant(ctx context.Context, t Tenant) (Tenant, bool, error) {
+	var created bool
+	row := s.db.QueryRow(ctx, `
+		INSERT INTO tenants (id, name, metadata) VALUES ($1, $2, $3)
+		ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, metadata = EXCLUDED.metadata, updated_at = now()
+		RETURNING `+tenantCols+`, (xmax = 0)`, t.ID, t.Name, orEmptyJSON(t.Metadata))
+	err := row.Scan(&t.ID, &t.Name, &t.Metadata, &t.CreatedAt, &t.UpdatedAt, &created)
+	if err != nil {
+		return Tenant{}, false, fmt.Errorf("upsert tenant %s: %w", t.ID, mapErr(err))
+	}
+	return t, created, nil
+}
+
+// GetTenant returns ErrNotFound when there is no such tenant.
+func (s *Store) GetTenant(ctx context.Context, id string) (Tenant, error) {
+	t, err := scanTenant(s.db.QueryRow(ctx, `SELECT `+tenantCols+` FROM tenants WHERE id = $1`, id))
+	if err != nil {
+		return Tenant{}, fmt.Errorf("get tenant %s: %w", id, err)
+	}
+	return t, nil
+}
+
+// ListTenants lists tenants newest first.
+func (s *Store) ListTenants(ctx context.Context, p Page) ([]Tenant, string, error) {
+	c, err := decodeCursor(p.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	q := `SELECT ` + tenantCols + ` FROM tenants`
+	args := []any{p.Limit + 1}
+	if c != nil {
+		q += ` WHERE (created_at, id) < ($2, $3)`
+		args = append(args, c.T, c.K)
+	}
+	q += ` ORDER BY created_at DESC, id DESC LIMIT $1`
+	rows, err := s.db.Query(ctx, q, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("list tenants: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Tenant, error) { return scanTenant(r) })
+	if err != nil {
+		return nil, "", fmt.Errorf("list tenants: %w", err)
+	}
+	list, next := pageOf(list, p.Limit, func(t Tenant) string { return encodeCursor(t.CreatedAt, t.ID) })
+	return list, next, nil
+}
+
+// DeleteTenant removes the tenant and everything it owns.
+func (s *Store) DeleteTenant(ctx context.Context, id string) error {
+	tag, err := s.db.Exec(ctx, `DELETE FROM tenants WHERE id = $1`, id)
+	if err != nil {
+		return fmt.Errorf("delete tenant %s: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("delete tenant %s: %w", id, ErrNotFound)
+	}
+	return nil
+}

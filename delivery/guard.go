@@ -64,6 +64,12 @@ func NewGuard(allow []netip.Prefix) *Guard {
 	}
 }
 
+// LoopbackNetworks returns 127.0.0.0/8 and ::1/128, the prefixes `hookd
+// dev` lets through so that a receiver on the same machine gets deliveries.
+func LoopbackNetworks() []netip.Prefix {
+	return []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+}
+
 // AllowedNetworks returns the prefixes the Guard lets through although they
 // are not globally routable.
 func (g *Guard) AllowedNetworks() []netip.Prefix {

@@ -376,3 +376,30 @@ func TestSendGuard(t *testing.T) {
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	require.Equal(t, int32(1), hits.Load())
 }
+
+// Holes in the guard: LoopbackNetworks (what `hookd dev` allows) opens
+// loopback only, and allowing every prefix switches the guard off.
+func TestGuardHoles(t *testing.T) {
+	t.Parallel()
+
+	dev := NewGuard(LoopbackNetworks())
+	everything, err := ParseAllowNetworks("0.0.0.0/0, ::/0")
+	require.NoError(t, err)
+	open := NewGuard(everything)
+	for _, tt := range []struct {
+		addr          string
+		devOK, openOK bool
+	}{
+		{"127.0.0.1", true, true},
+		{"::1", true, true},
+		{"::ffff:127.0.0.1", true, true},
+		{"10.0.0.1", false, true},
+		{"169.254.169.254", false, true},
+		{"fe80::1", false, true},
+		{"8.8.8.8", true, true},
+	} {
+		a := netip.MustParseAddr(tt.addr)
+		require.Equal(t, tt.devOK, dev.Allowed(a), "dev guard, %s", tt.addr)
+		require.Equal(t, tt.openOK, open.Allowed(a), "open guard, %s", tt.addr)
+	}
+}

@@ -4,9 +4,9 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"time"
 
 	"github.com/google/uuid"
@@ -22,8 +22,14 @@ import (
 type Config struct {
 	// Schedule is the retry schedule after failed attempts (DefaultSchedule).
 	Schedule Schedule
-	// Sender configures outbound HTTP.
+	// Sender configures outbound HTTP. When Sender.Guard is nil, the
+	// service makes one with NewGuard(AllowNetworks): the private-address
+	// guard is on unless a caller passes its own.
 	Sender SenderConfig
+	// AllowNetworks are the non-public prefixes deliveries may still reach
+	// (HOOKD_ALLOW_NETWORKS, parsed by ParseAllowNetworks; `hookd dev` adds
+	// LoopbackNetworks). Ignored when Sender.Guard is set.
+	AllowNetworks []netip.Prefix
 	// InlineFanout: a message matching at most this many endpoints is fanned
 	// out inside the publish transaction; more go through a fan-out job.
 	// 0 means 16; negative means always use the job.
@@ -50,7 +56,9 @@ type Service struct {
 	sender   *Sender
 	loader   *batcher[uuid.UUID, loaded]
 	recorder *batcher[store.AttemptRecord, struct{}]
-	logger   *slog.Logger
+	// publisher group-commits concurrent publishes (publish.go).
+	publisher *batcher[publishReq, publishRes]
+	logger    *slog.Logger
 }
 
 // New builds the service on pool. Call Start to run workers.
@@ -77,6 +85,9 @@ func New(pool *pgxpool.Pool, st *store.Store, cfg Config) (*Service, error) {
 		FetchPollInterval: cfg.FetchPollInterval,
 		JobTimeout:        2 * time.Minute,
 	}
+	if cfg.Sender.Guard == nil {
+		cfg.Sender.Guard = NewGuard(cfg.AllowNetworks)
+	}
 	if cfg.RunWorkers {
 		s.sender = NewSender(cfg.Sender)
 		workers := river.NewWorkers()
@@ -95,6 +106,7 @@ func New(pool *pgxpool.Pool, st *store.Store, cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("river client: %w", err)
 	}
 	s.river = client
+	s.publisher = newBatcher(256, 4, s.publishBatch)
 	return s, nil
 }
 
@@ -116,6 +128,7 @@ func (s *Service) Start(ctx context.Context) error {
 
 // Stop lets running attempts finish (up to ctx's deadline) and stops.
 func (s *Service) Stop(ctx context.Context) error {
+	s.publisher.Close()
 	if !s.cfg.RunWorkers {
 		return nil
 	}
@@ -126,58 +139,6 @@ func (s *Service) Stop(ctx context.Context) error {
 	s.loader.Close()
 	s.recorder.Close()
 	return err
-}
-
-// ErrEventType is returned by Publish's check to refuse a message.
-var ErrEventType = errors.New("event type refused")
-
-// Publish stores m and schedules its delivery in one transaction: once it
-// returns, the message will be delivered whatever crashes next. check, when
-// not nil, is given the message's event type (read in the same
-// transaction) and can refuse it. When m's idempotency key was used before,
-// Publish returns the first message with existed = true and schedules
-// nothing.
-func (s *Service) Publish(ctx context.Context, m store.Message, check func(store.EventType) error) (store.Message, bool, error) {
-	var (
-		out     store.Message
-		existed bool
-	)
-	err := s.store.InTx(ctx, func(tx pgx.Tx) error {
-		st := s.store.WithTx(tx)
-		if check != nil {
-			et, err := st.GetEventType(ctx, m.EventType)
-			if err != nil && !errors.Is(err, store.ErrNotFound) {
-				return err
-			}
-			if errors.Is(err, store.ErrNotFound) {
-				et = store.EventType{}
-			}
-			if err := check(et); err != nil {
-				return err
-			}
-		}
-		var err error
-		out, existed, err = st.InsertMessage(ctx, m)
-		if err != nil || existed {
-			return err
-		}
-		if s.cfg.InlineFanout > 0 {
-			eps, err := st.ActiveEndpoints(ctx, m.TenantID)
-			if err != nil {
-				return err
-			}
-			matched := matching(eps, out)
-			if len(matched) <= s.cfg.InlineFanout {
-				return s.insertDeliveries(ctx, tx, out, matched)
-			}
-		}
-		_, err = s.river.InsertTx(ctx, tx, FanoutArgs{MessageID: out.ID, TenantID: out.TenantID}, nil)
-		return err
-	})
-	if err != nil {
-		return store.Message{}, false, fmt.Errorf("publish: %w", err)
-	}
-	return out, existed, nil
 }
 
 func matching(eps []store.Endpoint, m store.Message) []uuid.UUID {

@@ -147,6 +147,12 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		trigger = store.TriggerScheduled
 	}
 
+	if wk.SecretsErr != nil {
+		// A missing or wrong HOOKD_SECRET_KEY: River retries the job, so a
+		// corrected key lets the delivery go on.
+		return fmt.Errorf("sign delivery %s: %w", d.ID, wk.SecretsErr)
+	}
+
 	started := time.Now()
 	msgID := m.ID.String()
 	sig, err := Sign(msgID, started, m.Payload, wk.Secrets)
@@ -180,45 +186,24 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		URL: e.URL, Duration: res.Duration, ReplayID: job.Args.ReplayID, StartedAt: started,
 		Timings: store.Timings{DNS: res.DNS, Connect: res.Connect, TLS: res.TLS, TTFB: res.TTFB},
 	}
-	rec := store.AttemptRecord{Attempt: a}
-	var snooze time.Duration
-	disable := ""
-	switch {
-	case res.ErrorClass == "":
-		rec.Attempt.Status, rec.Status = store.AttemptSucceeded, store.DeliverySucceeded
-	case res.ErrorClass == ClassGone:
-		rec.Attempt.Status, rec.Status = store.AttemptFailed, store.DeliveryFailed
-		disable = "the endpoint answered 410 Gone"
-	case res.ErrorClass == ClassBlocked || trigger == store.TriggerManual:
-		// A blocked address will not unblock itself; a manual re-send is
-		// one try, and the delivery stays re-sendable.
-		rec.Attempt.Status, rec.Status = store.AttemptFailed, store.DeliveryFailed
-	default:
-		rec.Attempt.Status = store.AttemptFailed
-		delay, ok := s.cfg.Schedule.Delay(d.Attempts+1, nil)
-		if ok && res.RetryAfter != "" && (res.StatusCode == http.StatusTooManyRequests || res.StatusCode == http.StatusServiceUnavailable) {
-			if ra, ok := ParseRetryAfter(res.RetryAfter, time.Now()); ok {
-				delay = ClampRetryAfter(delay, ra)
-			}
-		}
-		if ok {
-			next := time.Now().Add(delay)
-			rec.Status, rec.NextAttemptAt, snooze = store.DeliveryPending, &next, delay
-		} else {
-			rec.Status = store.DeliveryFailed
-		}
+	dec := nextAttempt(res, d.Attempts+1, trigger, s.cfg.Schedule, time.Now(), nil)
+	a.Status = dec.attempt
+	rec := store.AttemptRecord{Attempt: a, Status: dec.status}
+	if dec.status == store.DeliveryPending {
+		next := time.Now().Add(dec.wait)
+		rec.NextAttemptAt = &next
 	}
 
 	if _, err := s.recorder.Do(ctx, rec); err != nil {
 		return fmt.Errorf("record attempt of %s: %w", d.ID, err)
 	}
-	if disable != "" {
-		if err := s.store.DisableEndpoint(ctx, e.ID, disable); err != nil {
+	if dec.disable != "" {
+		if err := s.store.DisableEndpoint(ctx, e.ID, dec.disable); err != nil {
 			return err
 		}
 	}
-	if snooze > 0 {
-		return river.JobSnooze(snooze)
+	if dec.status == store.DeliveryPending {
+		return river.JobSnooze(dec.wait)
 	}
 	return nil
 }

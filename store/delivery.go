@@ -155,6 +155,10 @@ type Work struct {
 	Message  Message
 	Endpoint Endpoint
 	Secrets  []string // the current key first, then unexpired rotated-out keys
+	// SecretsErr is set (wrapping ErrSecretKey) when the keys are encrypted
+	// and the Store's [Cipher] cannot decrypt them; Secrets is then empty.
+	// It is per delivery so that one unreadable row does not fail a batch.
+	SecretsErr error
 }
 
 // LoadWork loads the work for many deliveries in one round trip. Deliveries
@@ -190,6 +194,14 @@ func (s *Store) LoadWork(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Wo
 		}
 		if err := jsonUnmarshal(headers, &e.Headers); err != nil {
 			return nil, fmt.Errorf("load work: endpoint %s headers: %w", e.ID, err)
+		}
+		for i, v := range w.Secrets {
+			plain, err := s.cipher.open(v, e.ID.String())
+			if err != nil {
+				w.Secrets, w.SecretsErr = nil, fmt.Errorf("keys of endpoint %s: %w", e.ID, err)
+				break
+			}
+			w.Secrets[i] = plain
 		}
 		out[d.ID] = w
 	}

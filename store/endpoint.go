@@ -54,8 +54,9 @@ func headersJSON(h map[string]string) []byte {
 	return b
 }
 
-// CreateEndpoint stores e with its first signing secret. It returns
-// ErrNotFound when the tenant does not exist.
+// CreateEndpoint stores e with its first signing secret (encrypted when the
+// Store has a [Cipher]). It returns ErrNotFound when the tenant does not
+// exist.
 func (s *Store) CreateEndpoint(ctx context.Context, e Endpoint, secret string) (Endpoint, error) {
 	if e.ID == uuid.Nil {
 		e.ID = NewID()
@@ -70,7 +71,7 @@ func (s *Store) CreateEndpoint(ctx context.Context, e Endpoint, secret string) (
 		e.ID, e.TenantID, e.URL, e.Description, orEmpty(e.EventTypes), orEmpty(e.Channels), headersJSON(e.Headers),
 		e.RateLimit, e.Disabled, e.DisabledReason, orEmptyJSON(e.Metadata), e.SignatureScheme)
 	b.Queue(`INSERT INTO endpoint_secrets (id, endpoint_id, tenant_id, secret) VALUES ($1, $2, $3, $4)`,
-		NewID(), e.ID, e.TenantID, secret)
+		NewID(), e.ID, e.TenantID, s.cipher.seal(secret, e.ID.String()))
 	res := s.db.SendBatch(ctx, b)
 	defer res.Close()
 	out, err := scanEndpoint(res.QueryRow())
@@ -153,9 +154,18 @@ func (s *Store) DisableEndpoint(ctx context.Context, id uuid.UUID, reason string
 	return nil
 }
 
-// DeleteEndpoint removes an endpoint, its deliveries and its secrets.
+// DeleteEndpoint removes an endpoint, its deliveries and its secrets. Its
+// attempts stay in the log.
 func (s *Store) DeleteEndpoint(ctx context.Context, tenant string, id uuid.UUID) error {
-	tag, err := s.db.Exec(ctx, `DELETE FROM endpoints WHERE tenant_id = $1 AND id = $2`, tenant, id)
+	b := &pgx.Batch{}
+	b.Queue(`DELETE FROM deliveries WHERE tenant_id = $1 AND endpoint_id = $2`, tenant, id)
+	b.Queue(`DELETE FROM endpoints WHERE tenant_id = $1 AND id = $2`, tenant, id)
+	res := s.db.SendBatch(ctx, b)
+	defer res.Close()
+	if _, err := res.Exec(); err != nil {
+		return fmt.Errorf("delete endpoint %s: %w", id, err)
+	}
+	tag, err := res.Exec()
 	if err != nil {
 		return fmt.Errorf("delete endpoint %s: %w", id, err)
 	}
@@ -167,6 +177,7 @@ func (s *Store) DeleteEndpoint(ctx context.Context, tenant string, id uuid.UUID)
 
 // Secret is one signing key of an endpoint. ExpiresAt is nil for the
 // current key and set for a rotated-out key still in its grace period.
+// Secret is the key itself, decrypted, except from [Store.AllSecrets].
 type Secret struct {
 	ID         uuid.UUID
 	EndpointID uuid.UUID
@@ -175,7 +186,9 @@ type Secret struct {
 	CreatedAt  time.Time
 }
 
-// CurrentSecret returns the key that signs from now on.
+// CurrentSecret returns the key that signs from now on. It returns
+// ErrSecretKey when the key is encrypted and the Store's [Cipher] cannot
+// decrypt it.
 func (s *Store) CurrentSecret(ctx context.Context, tenant string, endpoint uuid.UUID) (Secret, error) {
 	var sec Secret
 	err := s.db.QueryRow(ctx, `SELECT id, endpoint_id, secret, expires_at, created_at FROM endpoint_secrets
@@ -183,6 +196,9 @@ func (s *Store) CurrentSecret(ctx context.Context, tenant string, endpoint uuid.
 		Scan(&sec.ID, &sec.EndpointID, &sec.Secret, &sec.ExpiresAt, &sec.CreatedAt)
 	if err != nil {
 		return Secret{}, fmt.Errorf("current secret of %s: %w", endpoint, mapErr(err))
+	}
+	if sec.Secret, err = s.cipher.open(sec.Secret, endpoint.String()); err != nil {
+		return Secret{}, fmt.Errorf("current secret of %s: %w", endpoint, err)
 	}
 	return sec, nil
 }
@@ -197,7 +213,7 @@ func (s *Store) RotateSecret(ctx context.Context, tenant string, endpoint uuid.U
 	b.Queue(`UPDATE endpoint_secrets SET expires_at = now() + $3::interval
 		WHERE tenant_id = $1 AND endpoint_id = $2 AND expires_at IS NULL`, tenant, endpoint, grace)
 	b.Queue(`INSERT INTO endpoint_secrets (id, endpoint_id, tenant_id, secret) VALUES ($1, $2, $3, $4)`,
-		NewID(), endpoint, tenant, secret)
+		NewID(), endpoint, tenant, s.cipher.seal(secret, endpoint.String()))
 	b.Queue(`DELETE FROM endpoint_secrets WHERE endpoint_id = $1 AND expires_at IS NOT NULL AND (expires_at <= now()
 		OR id NOT IN (SELECT id FROM endpoint_secrets WHERE endpoint_id = $1 AND expires_at IS NOT NULL
 			ORDER BY expires_at DESC LIMIT $2))`, endpoint, maxOldSecrets)
@@ -207,7 +223,8 @@ func (s *Store) RotateSecret(ctx context.Context, tenant string, endpoint uuid.U
 	return nil
 }
 
-// AllSecrets returns every stored key (for re-encryption), as id and value.
+// AllSecrets returns every stored key as it is stored: encrypted values
+// stay encrypted. [Store.ReencryptSecrets] is what changes the key.
 func (s *Store) AllSecrets(ctx context.Context) ([]Secret, error) {
 	rows, err := s.db.Query(ctx, `SELECT id, endpoint_id, secret, expires_at, created_at FROM endpoint_secrets ORDER BY id`)
 	if err != nil {
@@ -224,7 +241,8 @@ func (s *Store) AllSecrets(ctx context.Context) ([]Secret, error) {
 	return list, nil
 }
 
-// SetSecretValue overwrites one stored key, for re-encryption.
+// SetSecretValue overwrites one stored key with value as given (no
+// encryption is applied).
 func (s *Store) SetSecretValue(ctx context.Context, id uuid.UUID, value string) error {
 	if _, err := s.db.Exec(ctx, `UPDATE endpoint_secrets SET secret = $2 WHERE id = $1`, id, value); err != nil {
 		return fmt.Errorf("set secret %s: %w", id, err)

@@ -35,8 +35,9 @@ type DBTX interface {
 
 // Store runs hookd's queries on a pool or, through WithTx, a transaction.
 type Store struct {
-	db   DBTX
-	pool *pgxpool.Pool
+	db     DBTX
+	pool   *pgxpool.Pool
+	cipher *Cipher // nil: secrets are stored in plaintext
 }
 
 // New returns a Store on pool.
@@ -49,7 +50,15 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 // WithTx returns a Store whose statements run in tx.
 func (s *Store) WithTx(tx pgx.Tx) *Store {
-	return &Store{db: tx, pool: s.pool}
+	return &Store{db: tx, pool: s.pool, cipher: s.cipher}
+}
+
+// WithCipher returns a Store that encrypts endpoint secrets and private
+// keys with c when it writes them and decrypts them when it reads them.
+// Values stored in plaintext (before a key was set) still read; use
+// [Store.ReencryptSecrets] to encrypt them. A nil c stores plaintext.
+func (s *Store) WithCipher(c *Cipher) *Store {
+	return &Store{db: s.db, pool: s.pool, cipher: c}
 }
 
 // InTx runs fn in a transaction on the pool, committing when fn returns nil.

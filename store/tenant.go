@@ -74,9 +74,23 @@ func (s *Store) ListTenants(ctx context.Context, p Page) ([]Tenant, string, erro
 	return list, next, nil
 }
 
-// DeleteTenant removes the tenant and everything it owns.
+// DeleteTenant removes the tenant and everything it owns. The hot tables
+// have no foreign key to tenants, so their rows are deleted here; the rest
+// cascades.
 func (s *Store) DeleteTenant(ctx context.Context, id string) error {
-	tag, err := s.db.Exec(ctx, `DELETE FROM tenants WHERE id = $1`, id)
+	b := &pgx.Batch{}
+	b.Queue(`DELETE FROM attempts WHERE tenant_id = $1`, id)
+	b.Queue(`DELETE FROM deliveries WHERE tenant_id = $1`, id)
+	b.Queue(`DELETE FROM messages WHERE tenant_id = $1`, id)
+	b.Queue(`DELETE FROM tenants WHERE id = $1`, id)
+	res := s.db.SendBatch(ctx, b)
+	defer res.Close()
+	for range 3 {
+		if _, err := res.Exec(); err != nil {
+			return fmt.Errorf("delete tenant %s: %w", id, err)
+		}
+	}
+	tag, err := res.Exec()
 	if err != nil {
 		return fmt.Errorf("delete tenant %s: %w", id, err)
 	}

@@ -69,6 +69,9 @@ type EndpointOpts struct {
 	Channels   []string
 	Secret     string
 	Headers    map[string]string
+	// SignatureScheme is "v1" (the default) or "v1a"; a v1a endpoint needs
+	// a "whsk_" Secret.
+	SignatureScheme string
 }
 
 // TestSecret is the signing secret of endpoints made without one.
@@ -81,7 +84,7 @@ func Endpoint(t testing.TB, st *store.Store, tenant string, opts *EndpointOpts) 
 		opts = &EndpointOpts{}
 	}
 	e := store.Endpoint{TenantID: tenant, URL: opts.URL, EventTypes: opts.EventTypes, Channels: opts.Channels,
-		Headers: opts.Headers}
+		Headers: opts.Headers, SignatureScheme: opts.SignatureScheme}
 	if e.URL == "" {
 		e.URL = "http://127.0.0.1:9/unused"
 	}

@@ -1,0 +1,181 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/hookd/hookd/store"
+)
+
+// Publishing is hookd's hot path. Concurrent publishes are group-committed:
+// while one transaction is in flight the next ones gather, and each batch
+// stores its messages, deliveries and jobs with a handful of statements and
+// one commit. A publish returns only after its batch commits, so a 202
+// still means the message is durable and will be delivered.
+
+// ErrEventType is returned when a message's event type is refused.
+var ErrEventType = errors.New("event type refused")
+
+type publishReq struct {
+	m     store.Message
+	check func(store.EventType) error
+}
+
+type publishRes struct {
+	m       store.Message
+	existed bool
+	err     error // this publish's own failure (refused, unknown tenant)
+}
+
+// Publish stores m and schedules its delivery in one transaction: once it
+// returns, the message will be delivered whatever crashes next. check, when
+// not nil, is given the message's event type (read in the same transaction;
+// the zero EventType when there is none) and can refuse it with an error
+// that Publish returns as it is. A tenant that does not exist is
+// store.ErrNotFound. When m's idempotency key was used before, Publish
+// returns the first message with existed = true and schedules nothing.
+func (s *Service) Publish(ctx context.Context, m store.Message, check func(store.EventType) error) (store.Message, bool, error) {
+	res, err := s.publisher.Do(ctx, publishReq{m: m, check: check})
+	if err != nil {
+		return store.Message{}, false, fmt.Errorf("publish: %w", err)
+	}
+	if res.err != nil {
+		return store.Message{}, false, res.err
+	}
+	return res.m, res.existed, nil
+}
+
+// publishBatch publishes a batch in one transaction. When the transaction
+// fails as a whole, each publish is tried alone so that one bad publish
+// cannot fail the others.
+func (s *Service) publishBatch(ctx context.Context, reqs []publishReq) ([]publishRes, error) {
+	var out []publishRes
+	err := s.store.InTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		out, err = s.publishTx(ctx, tx, reqs)
+		return err
+	})
+	if err == nil || len(reqs) == 1 {
+		return out, err
+	}
+	out = make([]publishRes, len(reqs))
+	for i := range reqs {
+		one, err := s.publishBatch(ctx, reqs[i:i+1])
+		if err != nil {
+			out[i].err = err
+			continue
+		}
+		out[i] = one[0]
+	}
+	return out, nil
+}
+
+func (s *Service) publishTx(ctx context.Context, tx pgx.Tx, reqs []publishReq) ([]publishRes, error) {
+	st := s.store.WithTx(tx)
+	out := make([]publishRes, len(reqs))
+
+	var names, tenants []string
+	seenName, seenTenant := map[string]bool{}, map[string]bool{}
+	for _, r := range reqs {
+		if !seenName[r.m.EventType] {
+			seenName[r.m.EventType] = true
+			names = append(names, r.m.EventType)
+		}
+		if !seenTenant[r.m.TenantID] {
+			seenTenant[r.m.TenantID] = true
+			tenants = append(tenants, r.m.TenantID)
+		}
+	}
+	types, err := st.EventTypesByName(ctx, names)
+	if err != nil {
+		return nil, err
+	}
+	known, err := st.ExistingTenants(ctx, tenants)
+	if err != nil {
+		return nil, err
+	}
+
+	var accepted []int
+	var msgs []store.Message
+	for i, r := range reqs {
+		if !known[r.m.TenantID] {
+			out[i].err = fmt.Errorf("publish to tenant %s: %w", r.m.TenantID, store.ErrNotFound)
+			continue
+		}
+		if r.check != nil {
+			if err := r.check(types[r.m.EventType]); err != nil {
+				out[i].err = err
+				continue
+			}
+		}
+		accepted = append(accepted, i)
+		msgs = append(msgs, r.m)
+	}
+	if len(msgs) == 0 {
+		return out, nil
+	}
+	stored, existed, err := st.InsertMessages(ctx, msgs)
+	if err != nil {
+		return nil, err
+	}
+
+	var fresh []store.Message
+	var withEndpoints []string
+	seenTenant = map[string]bool{}
+	for k, i := range accepted {
+		out[i].m, out[i].existed = stored[k], existed[k]
+		if existed[k] {
+			continue
+		}
+		fresh = append(fresh, stored[k])
+		if !seenTenant[stored[k].TenantID] {
+			seenTenant[stored[k].TenantID] = true
+			withEndpoints = append(withEndpoints, stored[k].TenantID)
+		}
+	}
+	if len(fresh) == 0 {
+		return out, nil
+	}
+
+	var jobs []river.InsertManyParams
+	var inline []store.NewDelivery
+	if s.cfg.InlineFanout > 0 {
+		eps, err := st.ActiveEndpointsOf(ctx, withEndpoints)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range fresh {
+			matched := matching(eps[m.TenantID], m)
+			if len(matched) > s.cfg.InlineFanout {
+				jobs = append(jobs, river.InsertManyParams{Args: FanoutArgs{MessageID: m.ID, TenantID: m.TenantID}})
+				continue
+			}
+			for _, e := range matched {
+				inline = append(inline, store.NewDelivery{TenantID: m.TenantID, MessageID: m.ID, EndpointID: e})
+			}
+		}
+	} else {
+		for _, m := range fresh {
+			jobs = append(jobs, river.InsertManyParams{Args: FanoutArgs{MessageID: m.ID, TenantID: m.TenantID}})
+		}
+	}
+	if len(inline) > 0 {
+		ids, err := st.InsertDeliveriesMany(ctx, inline)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range ids {
+			jobs = append(jobs, river.InsertManyParams{Args: DeliverArgs{DeliveryID: id, Trigger: store.TriggerScheduled}})
+		}
+	}
+	if len(jobs) > 0 {
+		if _, err := s.river.InsertManyTx(ctx, tx, jobs); err != nil {
+			return nil, fmt.Errorf("enqueue %d jobs: %w", len(jobs), err)
+		}
+	}
+	return out, nil
+}

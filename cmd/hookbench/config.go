@@ -1,0 +1,252 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Hard caps: every run stops by itself.
+const (
+	maxDuration    = 10 * time.Minute
+	maxMessages    = 5_000_000
+	maxDeliveries  = 5_000_000 // messages × endpoints: bounds the receiver's memory
+	maxEndpoints   = 1000
+	maxConcurrency = 4096
+)
+
+// scenario is a named load shape with its defaults.
+type scenario struct {
+	name      string
+	about     string
+	endpoints int
+	messages  int     // closed loop
+	rate      float64 // > 0: open loop at this rate
+}
+
+var scenarios = []scenario{
+	{name: "single", about: "one tenant, one endpoint, closed loop", endpoints: 1, messages: 20000},
+	{name: "fanout", about: "one tenant, each message fans out to --endpoints endpoints, closed loop", endpoints: 100, messages: 1000},
+	{name: "latency", about: "open loop at a light rate: publish→receive latency is the measure", endpoints: 1, rate: 200},
+	{name: "publish", about: "open loop while delivering: publish API latency is the measure", endpoints: 1, rate: 500},
+}
+
+func findScenario(name string) (scenario, bool) {
+	for _, s := range scenarios {
+		if s.name == name {
+			return s, true
+		}
+	}
+	return scenario{}, false
+}
+
+// config is a run, as the flags describe it.
+type config struct {
+	target       string
+	adminKey     string
+	start        bool
+	hookd        hookdOptions
+	hookdPID     int
+	postgresPID  int
+	databaseURL  string
+	scenario     scenario
+	plan         plan
+	endpoints    int
+	payloadBytes int
+	verifyEvery  int // 0: no verification
+	drainTimeout time.Duration
+	pgSettle     time.Duration
+	tenant       string
+	json         bool
+	progress     time.Duration
+}
+
+var tenantIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+
+const usageHead = `hookbench drives load through hookd's public HTTP API and measures it.
+
+  hookbench --start [--scenario single|fanout|latency|publish] [flags]
+  hookbench --target http://127.0.0.1:8080 --admin-key hk_... [flags]
+
+It registers endpoints on its own receiver (127.0.0.1), publishes, waits for
+the deliveries, and prints publish rate and latency, end-to-end deliveries/s,
+publish→receive latency, duplicates, signature failures, hookd's and
+Postgres's CPU per 1k deliveries, hookd's peak RSS and Postgres commits per
+delivery. It sends to loopback only. Scenarios:
+`
+
+// parseConfig reads the flags. getenv supplies HOOKD_ADMIN_KEY for --target.
+func parseConfig(args []string, getenv func(string) string, usage io.Writer) (config, error) {
+	fs := flag.NewFlagSet("hookbench", flag.ContinueOnError)
+	fs.SetOutput(usage)
+	var (
+		c            config
+		scenarioName string
+		messages     int
+		rate         float64
+		duration     time.Duration
+		concurrency  int
+		verify       bool
+	)
+	fs.StringVar(&c.target, "target", "", "base URL of a running hookd, on loopback (e.g. http://127.0.0.1:8080)")
+	fs.StringVar(&c.adminKey, "admin-key", "", "admin API key of the --target hookd (default $HOOKD_ADMIN_KEY)")
+	fs.BoolVar(&c.start, "start", false, "start hookd dev in a temp dir (own Postgres, free port, generated admin key) instead of --target")
+	fs.StringVar(&c.hookd.bin, "hookd-bin", "", "hookd binary for --start (default: go build ./cmd/hookd, run from the hookd repo)")
+	fs.BoolVar(&c.hookd.keep, "keep", false, "with --start, keep the temp dir with hookd's data and log")
+	fs.DurationVar(&c.hookd.readyTimeout, "ready-timeout", 2*time.Minute, "with --start, how long to wait for GET /readyz to answer 200")
+	fs.IntVar(&c.hookdPID, "hookd-pid", 0, "with --target, hookd's pid, for its CPU and peak memory (else not reported)")
+	fs.IntVar(&c.postgresPID, "postgres-pid", 0, "postmaster pid: count only that cluster's CPU (default: with --start, hookd's own; else every postgres process)")
+	fs.StringVar(&c.databaseURL, "database-url", "", "hookd's Postgres, for commits and WAL per delivery (default with --start: <data-dir>/postgres.url)")
+	fs.StringVar(&scenarioName, "scenario", "single", "single, fanout, latency or publish")
+	fs.IntVar(&c.endpoints, "endpoints", 0, "endpoints on the receiver, each getting every message (default 1; fanout 100)")
+	fs.IntVar(&concurrency, "concurrency", 64, "closed loop: publishers; open loop: most publishes in flight")
+	fs.IntVar(&messages, "messages", 0, "closed loop: messages to publish (default 20000; fanout 1000)")
+	fs.Float64Var(&rate, "rate", 0, "open loop: publishes per second (default latency 200, publish 500; setting it makes any scenario open-loop)")
+	fs.DurationVar(&duration, "duration", 20*time.Second, "open loop: how long to publish; closed loop: a time limit, 10m unless given")
+	fs.IntVar(&c.payloadBytes, "payload-bytes", 256, "size of each message's payload")
+	fs.BoolVar(&verify, "verify", true, "check signature headers on every delivery and verify the signature on a sample")
+	fs.IntVar(&c.verifyEvery, "verify-every", 100, "with --verify, verify the signature of every n-th delivery in full (1: all)")
+	fs.DurationVar(&c.drainTimeout, "drain-timeout", 60*time.Second, "after the last publish, how long to wait for the remaining deliveries")
+	fs.DurationVar(&c.pgSettle, "pg-settle", 11*time.Second, "with a database URL, wait this long after the run before reading pg_stat_database, which lags up to ~10s")
+	fs.StringVar(&c.tenant, "tenant", "", "tenant id to create and use (default hookbench-<time>; deleted at the end with --target)")
+	fs.BoolVar(&c.json, "json", false, "print the report as JSON instead of a table")
+	fs.DurationVar(&c.progress, "progress", 5*time.Second, "interval of progress lines on stderr (0: none)")
+	fs.Usage = func() {
+		fmt.Fprint(usage, usageHead)
+		for _, s := range scenarios {
+			fmt.Fprintf(usage, "  %-8s %s\n", s.name, s.about)
+		}
+		fmt.Fprint(usage, "\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	sc, ok := findScenario(scenarioName)
+	if !ok {
+		return config{}, fmt.Errorf("--scenario %q: want single, fanout, latency or publish", scenarioName)
+	}
+	c.scenario = sc
+
+	// Target.
+	switch {
+	case c.start && c.target != "":
+		return config{}, errors.New("give --start or --target, not both")
+	case !c.start && c.target == "":
+		return config{}, errors.New("give --target http://127.0.0.1:PORT (with --admin-key) or --start")
+	case c.start:
+		if set["hookd-pid"] {
+			return config{}, errors.New("--hookd-pid is for --target; with --start hookbench knows the pid")
+		}
+		if set["admin-key"] {
+			return config{}, errors.New("--admin-key is for --target; with --start hookbench makes one")
+		}
+	default:
+		u, err := checkLoopbackURL(c.target)
+		if err != nil {
+			return config{}, fmt.Errorf("--target: %w", err)
+		}
+		c.target = strings.TrimRight(u.String(), "/")
+		for _, f := range []string{"hookd-bin", "keep", "ready-timeout"} {
+			if set[f] {
+				return config{}, fmt.Errorf("--%s is for --start", f)
+			}
+		}
+		if c.adminKey == "" {
+			c.adminKey = getenv("HOOKD_ADMIN_KEY")
+		}
+		if c.adminKey == "" {
+			return config{}, errors.New("--target needs --admin-key (or HOOKD_ADMIN_KEY)")
+		}
+	}
+	if c.hookd.readyTimeout <= 0 || c.hookd.readyTimeout > maxDuration {
+		return config{}, fmt.Errorf("--ready-timeout %s: want more than 0 and at most %s", c.hookd.readyTimeout, maxDuration)
+	}
+	if c.hookdPID < 0 || c.postgresPID < 0 {
+		return config{}, errors.New("pids must be positive")
+	}
+
+	// Shape of the load.
+	if !set["endpoints"] {
+		c.endpoints = sc.endpoints
+	}
+	if c.endpoints < 1 || c.endpoints > maxEndpoints {
+		return config{}, fmt.Errorf("--endpoints %d: want 1 to %d", c.endpoints, maxEndpoints)
+	}
+	if concurrency < 1 || concurrency > maxConcurrency {
+		return config{}, fmt.Errorf("--concurrency %d: want 1 to %d", concurrency, maxConcurrency)
+	}
+	if duration <= 0 || duration > maxDuration {
+		return config{}, fmt.Errorf("--duration %s: want more than 0 and at most %s", duration, maxDuration)
+	}
+	if !set["rate"] {
+		rate = sc.rate
+	}
+	p := plan{concurrency: concurrency, duration: duration}
+	if rate > 0 || set["rate"] {
+		if set["messages"] {
+			return config{}, errors.New("--messages is for the closed loop; an open loop sends --rate × --duration")
+		}
+		if rate <= 0 {
+			return config{}, fmt.Errorf("--rate %v: want more than 0", rate)
+		}
+		p.openLoop, p.rate = true, rate
+		if n := openLoopCount(rate, duration); n > maxMessages {
+			return config{}, fmt.Errorf("--rate × --duration is %d messages: at most %d", n, maxMessages)
+		}
+	} else {
+		if !set["messages"] {
+			messages = sc.messages
+		}
+		if messages < 1 || messages > maxMessages {
+			return config{}, fmt.Errorf("--messages %d: want 1 to %d", messages, maxMessages)
+		}
+		p.messages = messages
+		if !set["duration"] {
+			p.duration = maxDuration
+		}
+	}
+	if p.total() < 1 {
+		return config{}, errors.New("--rate × --duration is less than one message")
+	}
+	if d := p.total() * c.endpoints; d > maxDeliveries {
+		return config{}, fmt.Errorf("%d messages × %d endpoints = %d deliveries: at most %d", p.total(), c.endpoints, d, maxDeliveries)
+	}
+	c.plan = p
+
+	if c.payloadBytes < 0 || c.payloadBytes > maxPayloadBytes {
+		return config{}, fmt.Errorf("--payload-bytes %d: want 0 to %d", c.payloadBytes, maxPayloadBytes)
+	}
+	if c.verifyEvery < 1 {
+		return config{}, fmt.Errorf("--verify-every %d: want at least 1", c.verifyEvery)
+	}
+	if !verify {
+		c.verifyEvery = 0
+	}
+	if c.drainTimeout <= 0 || c.drainTimeout > maxDuration {
+		return config{}, fmt.Errorf("--drain-timeout %s: want more than 0 and at most %s", c.drainTimeout, maxDuration)
+	}
+	if c.pgSettle < 0 || c.pgSettle > time.Minute {
+		return config{}, fmt.Errorf("--pg-settle %s: want 0 to 1m", c.pgSettle)
+	}
+	if c.progress < 0 {
+		return config{}, fmt.Errorf("--progress %s: want 0 or more", c.progress)
+	}
+	if c.tenant == "" {
+		c.tenant = "hookbench-" + time.Now().UTC().Format("20060102-150405.000")
+	}
+	if !tenantIDPattern.MatchString(c.tenant) {
+		return config{}, fmt.Errorf("--tenant %q: want 1–128 of A-Z a-z 0-9 . _ : -", c.tenant)
+	}
+	return c, nil
+}

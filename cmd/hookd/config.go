@@ -1,0 +1,287 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"net/netip"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/hookd/hookd/delivery"
+	"github.com/hookd/hookd/store"
+)
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3"; when
+// it is not, the module version from the build info is used.
+var version = ""
+
+// Version returns hookd's version: the one set at build time, else the
+// module's, else "devel".
+func Version() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+// defaultMaxConns is the pool size of serve, dev and replay unless
+// HOOKD_DB_MAX_CONNS or pool_max_conns in DATABASE_URL says otherwise.
+const defaultMaxConns = 40
+
+// env is hookd's configuration from HOOKD_* variables and DATABASE_URL.
+// Zero values mean the libraries' defaults.
+type env struct {
+	Addr        string // HOOKD_ADDR
+	AdminKey    string // HOOKD_ADMIN_KEY
+	DatabaseURL string // DATABASE_URL
+	Schedule    delivery.Schedule
+	MaxPayload  int64 // HOOKD_MAX_PAYLOAD_BYTES
+	Workers     int   // HOOKD_WORKERS
+	MaxConns    int32 // HOOKD_DB_MAX_CONNS
+	// AllowNetworks are the private prefixes deliveries may reach anyway
+	// (HOOKD_ALLOW_NETWORKS).
+	AllowNetworks []netip.Prefix
+	// SecretKey encrypts signing secrets at rest (HOOKD_SECRET_KEY, base64
+	// of 32 bytes); "" when not set.
+	SecretKey string
+	// HTTPSOnly refuses http:// endpoint URLs (HOOKD_HTTPS_ONLY).
+	HTTPSOnly bool
+	Logger    *slog.Logger
+}
+
+// loadEnv reads the environment through getenv. A bad value is an error
+// with exit code 2 that names the variable.
+func loadEnv(getenv func(string) string, logOut io.Writer) (env, error) {
+	e := env{
+		Addr:        strings.TrimSpace(getenv("HOOKD_ADDR")),
+		AdminKey:    strings.TrimSpace(getenv("HOOKD_ADMIN_KEY")),
+		DatabaseURL: strings.TrimSpace(getenv("DATABASE_URL")),
+	}
+	if v := getenv("HOOKD_RETRY_SCHEDULE"); v != "" {
+		s, err := delivery.ParseSchedule(v)
+		if err != nil {
+			return env{}, usageErrorf("HOOKD_RETRY_SCHEDULE is not valid: %v", err)
+		}
+		e.Schedule = s
+	}
+	if v := getenv("HOOKD_MAX_PAYLOAD_BYTES"); v != "" {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil || n <= 0 {
+			return env{}, usageErrorf("HOOKD_MAX_PAYLOAD_BYTES is %q; give a number of bytes greater than zero, like 1048576", v)
+		}
+		e.MaxPayload = n
+	}
+	if v := getenv("HOOKD_WORKERS"); v != "" {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n <= 0 || n > 10000 {
+			return env{}, usageErrorf("HOOKD_WORKERS is %q; give how many deliveries to attempt at once, from 1 to 10000", v)
+		}
+		e.Workers = n
+	}
+	if v := getenv("HOOKD_DB_MAX_CONNS"); v != "" {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 2 || n > math.MaxInt32 {
+			return env{}, usageErrorf("HOOKD_DB_MAX_CONNS is %q; give a number of connections, 2 or more", v)
+		}
+		e.MaxConns = int32(n)
+	}
+	if v := getenv("HOOKD_ALLOW_NETWORKS"); v != "" {
+		nets, err := delivery.ParseAllowNetworks(v)
+		if err != nil {
+			return env{}, usageErrorf("HOOKD_ALLOW_NETWORKS is not valid: %v", err)
+		}
+		e.AllowNetworks = nets
+	}
+	e.SecretKey = strings.TrimSpace(getenv("HOOKD_SECRET_KEY"))
+	if v := getenv("HOOKD_HTTPS_ONLY"); v != "" {
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			return env{}, usageErrorf("HOOKD_HTTPS_ONLY is %q; use true or false", v)
+		}
+		e.HTTPSOnly = b
+	}
+	logger, err := newLogger(getenv("HOOKD_LOG_LEVEL"), getenv("HOOKD_LOG_FORMAT"), logOut)
+	if err != nil {
+		return env{}, err
+	}
+	e.Logger = logger
+	return e, nil
+}
+
+// newLogger builds the slog logger from HOOKD_LOG_LEVEL and
+// HOOKD_LOG_FORMAT.
+func newLogger(level, format string, out io.Writer) (*slog.Logger, error) {
+	var lv slog.Level
+	if level != "" {
+		if err := lv.UnmarshalText([]byte(strings.TrimSpace(level))); err != nil {
+			return nil, usageErrorf("HOOKD_LOG_LEVEL is %q; use debug, info, warn or error", level)
+		}
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch strings.ToLower(strings.TrimSpace(format)) {
+	case "", "text":
+		return slog.New(slog.NewTextHandler(out, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(out, opts)), nil
+	default:
+		return nil, usageErrorf("HOOKD_LOG_FORMAT is %q; use text or json", format)
+	}
+}
+
+// deliveryConfig is the delivery service's config for this process. The
+// private-address guard is on; it lets e.AllowNetworks through.
+func (e env) deliveryConfig(runWorkers bool) delivery.Config {
+	return delivery.Config{
+		Schedule:      e.Schedule,
+		AllowNetworks: e.AllowNetworks,
+		Workers:       e.Workers,
+		RunWorkers:    runWorkers,
+		Version:       Version(),
+		Logger:        e.Logger,
+	}
+}
+
+// openPool connects to databaseURL and checks that Postgres answers. The
+// pool has e.MaxConns connections, else pool_max_conns from the URL, else
+// defaultMaxConns.
+func (e env) openPool(ctx context.Context, databaseURL string) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(databaseURL)
+	if err != nil {
+		return nil, usageErrorf("DATABASE_URL is not a valid Postgres URL: %v", errors.Unwrap(err))
+	}
+	switch {
+	case e.MaxConns > 0:
+		cfg.MaxConns = e.MaxConns
+	case !strings.Contains(databaseURL, "pool_max_conns"):
+		cfg.MaxConns = defaultMaxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to Postgres: %w", err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := pool.Ping(pingCtx); err != nil {
+		pool.Close()
+		where := net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port)))
+		return nil, fmt.Errorf("cannot reach Postgres at %s (database %q): %w", where, cfg.ConnConfig.Database, rootCause(err))
+	}
+	return pool, nil
+}
+
+// rootCause is the innermost error of err's chain, which for a failed
+// connection says why (connection refused, password authentication failed)
+// in one line where pgx lists every address it tried.
+func rootCause(err error) error {
+	for {
+		var next error
+		switch e := err.(type) { //nolint:errorlint // walking the chain by hand
+		case interface{ Unwrap() error }:
+			next = e.Unwrap()
+		case interface{ Unwrap() []error }:
+			if errs := e.Unwrap(); len(errs) > 0 {
+				next = errs[0]
+			}
+		}
+		if next == nil {
+			return err
+		}
+		err = next
+	}
+}
+
+// exitError is an error that sets the process's exit code. Its message is
+// a sentence for the person at the terminal.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// usageErrorf is a mistake in flags or environment: exit code 2.
+func usageErrorf(format string, args ...any) error {
+	return &exitError{code: 2, err: fmt.Errorf(format, args...)}
+}
+
+// exitCode is the process exit code for err: 0 for nil, the code of an
+// *exitError, else 1.
+func exitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	if ee, ok := errors.AsType[*exitError](err); ok {
+		return ee.code
+	}
+	return 1
+}
+
+// flagSet is one subcommand's flags. It prints nothing by itself: parse
+// turns a mistake into one sentence and -h into the help.
+type flagSet struct {
+	*flag.FlagSet
+	synopsis string // after "usage: hookd "
+	about    string // a paragraph under the synopsis
+}
+
+func newFlagSet(name, synopsis, about string) *flagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return &flagSet{FlagSet: fs, synopsis: synopsis, about: about}
+}
+
+// errHelp means -h was asked for and the help has been printed.
+var errHelp = errors.New("help printed")
+
+// parse parses args. -h prints the help to stdout and returns errHelp; any
+// other mistake is one sentence with exit code 2. Positional arguments are
+// refused.
+func (fs *flagSet) parse(args []string, stdout io.Writer) error {
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fs.printUsage(stdout)
+		return errHelp
+	}
+	if err != nil {
+		return usageErrorf("hookd %s: %v (see hookd %s -h)", fs.Name(), err, fs.Name())
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("hookd %s takes no arguments, got %q (see hookd %s -h)", fs.Name(), fs.Arg(0), fs.Name())
+	}
+	return nil
+}
+
+func (fs *flagSet) printUsage(w io.Writer) {
+	fmt.Fprintf(w, "usage: hookd %s\n\n%s\n\nflags:\n", fs.synopsis, fs.about)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+}
+
+// cipher builds the secrets cipher from key (HOOKD_SECRET_KEY's form).
+func cipherOf(key, from string) (*store.Cipher, error) {
+	raw, err := store.ParseKey(key)
+	if err != nil {
+		return nil, usageErrorf("%s is not a valid secret key: %v", from, err)
+	}
+	c, err := store.NewCipher(raw)
+	if err != nil {
+		return nil, usageErrorf("%s: %v", from, err)
+	}
+	return c, nil
+}

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/hookd/hookd/api"
+	"github.com/hookd/hookd/delivery"
+	"github.com/hookd/hookd/migrations"
+	"github.com/hookd/hookd/store"
+)
+
+// Roles of a serve process.
+const (
+	roleAPI    = "api"    // the REST API and web pages; inserts jobs, works none
+	roleWorker = "worker" // works jobs; serves only /healthz, /readyz, /metrics
+	roleAll    = "all"    // both
+)
+
+const (
+	shutdownHTTP    = 5 * time.Second  // how long in-flight requests get on shutdown
+	shutdownWorkers = 10 * time.Second // how long running attempts get on shutdown
+)
+
+func runServe(ctx context.Context, a cmdArgs) error {
+	fs := newFlagSet("serve", "serve [--addr :8080] [--role api|worker|all] [--no-migrate]",
+		`Runs hookd in production on the Postgres at DATABASE_URL. Any number of serve
+processes can share one database: run API nodes (--role api) and worker nodes
+(--role worker) apart to scale them apart, or both in one (--role all).
+HOOKD_ADMIN_KEY is required for the roles that serve the API.`)
+	e, err := loadEnv(a.getenv, a.stderr)
+	if err != nil {
+		return err
+	}
+	addr := fs.String("addr", cmp.Or(e.Addr, ":8080"), "`address` to serve on (HOOKD_ADDR)")
+	role := fs.String("role", roleAll, "what this process does: `api`, worker or all")
+	noMigrate := fs.Bool("no-migrate", false, "do not apply migrations on start (run hookd migrate instead)")
+	if err := fs.parse(a.args, a.stdout); err != nil {
+		return err
+	}
+	switch *role {
+	case roleAPI, roleWorker, roleAll:
+	default:
+		return usageErrorf("--role is %q; use api, worker or all", *role)
+	}
+	if e.DatabaseURL == "" {
+		return usageErrorf("DATABASE_URL is not set; hookd serve needs the URL of a Postgres 14+ database, like postgres://user:password@host:5432/hookd")
+	}
+	if e.SecretKey == "" {
+		return usageErrorf("HOOKD_SECRET_KEY is not set; hookd serve encrypts endpoint secrets at rest with it. Make one with 'hookd gen-secret-key' (or 'openssl rand -base64 32') and keep it safe: without it the stored secrets cannot be read")
+	}
+	cipher, err := cipherOf(e.SecretKey, "HOOKD_SECRET_KEY")
+	if err != nil {
+		return err
+	}
+	if e.AdminKey == "" && *role != roleWorker {
+		return usageErrorf("HOOKD_ADMIN_KEY is not set; hookd serve --role %s needs the admin key that API clients send as 'Authorization: Bearer <key>'", *role)
+	}
+	logger := e.Logger
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %w", *addr, errors.Unwrap(err))
+	}
+	defer ln.Close()
+
+	pool, err := e.openPool(ctx, e.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if !*noMigrate {
+		if err := migrations.Migrate(ctx, pool, logger); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+	}
+
+	if err := store.New(pool).WithCipher(cipher).CheckSecretKey(ctx); err != nil {
+		return fmt.Errorf("HOOKD_SECRET_KEY does not open the secrets stored in this database (was it changed without 'hookd rotate-secret-key'?): %w", err)
+	}
+	srv, svc, err := newServer(pool, e, cipher, e.AdminKey, *role)
+	if err != nil {
+		return err
+	}
+	// Not ctx: cancelling River's context would cancel running attempts;
+	// shutdown stops it gracefully instead.
+	if err := svc.Start(context.WithoutCancel(ctx)); err != nil {
+		return err
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	logger.Info("hookd serving", "version", Version(), "addr", ln.Addr().String(), "role", *role)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		a.stopSignals() // a second signal ends the process at once
+		logger.Info("stopping hookd")
+	case err := <-serveErr:
+		runErr = fmt.Errorf("http server: %w", err)
+	}
+	shutdown(srv, svc, logger)
+	return runErr
+}
+
+// newServer builds the delivery service and the HTTP server for a process
+// of the given role. Workers run unless the role is api; a worker serves
+// only /healthz, /readyz and /metrics.
+func newServer(pool *pgxpool.Pool, e env, cipher *store.Cipher, adminKey, role string) (*http.Server, *delivery.Service, error) {
+	st := store.New(pool).WithCipher(cipher)
+	svc, err := delivery.New(pool, st, e.deliveryConfig(role != roleAPI))
+	if err != nil {
+		return nil, nil, fmt.Errorf("delivery: %w", err)
+	}
+	h := api.New(api.Config{
+		Store:           st,
+		Delivery:        svc,
+		AdminKey:        adminKey,
+		Logger:          e.Logger,
+		MaxPayloadBytes: e.MaxPayload,
+		HTTPSOnly:       e.HTTPSOnly,
+		Version:         Version(),
+	})
+	if role == roleWorker {
+		h = probesOnly(h)
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(e.Logger.Handler(), slog.LevelWarn),
+	}
+	return srv, svc, nil
+}
+
+// probesOnly passes the health, readiness and metrics routes to h and
+// answers 404 to everything else.
+func probesOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/healthz", "/readyz", "/metrics":
+			h.ServeHTTP(w, r)
+		default:
+			http.Error(w, "this hookd runs as a worker (--role worker): it serves only /healthz, /readyz and /metrics", http.StatusNotFound)
+		}
+	})
+}
+
+// shutdown stops taking requests, letting in-flight ones finish, then stops
+// the workers, letting running attempts finish for a while.
+func shutdown(srv *http.Server, svc *delivery.Service, logger *slog.Logger) {
+	httpCtx, cancel := context.WithTimeout(context.Background(), shutdownHTTP)
+	defer cancel()
+	if err := srv.Shutdown(httpCtx); err != nil {
+		logger.Warn("http shutdown", "err", err)
+	}
+	workCtx, cancel := context.WithTimeout(context.Background(), shutdownWorkers)
+	defer cancel()
+	if err := svc.Stop(workCtx); err != nil {
+		logger.Warn("stop workers", "err", err)
+	}
+}

@@ -39,7 +39,7 @@ func Version() string {
 
 // defaultMaxConns is the pool size of serve, dev and replay unless
 // HOOKD_DB_MAX_CONNS or pool_max_conns in DATABASE_URL says otherwise.
-const defaultMaxConns = 40
+const defaultMaxConns = 20
 
 // env is hookd's configuration from HOOKD_* variables and DATABASE_URL.
 // Zero values mean the libraries' defaults.

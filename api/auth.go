@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -41,12 +42,27 @@ func HashKey(key string) []byte {
 	return h[:]
 }
 
-// authenticate finds the principal from the bearer key.
+// authenticate finds the principal from the bearer key or, without one,
+// from the portal session cookie (see sessionPrincipal).
 func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		if err := unescapeParams(c); err != nil {
+			return err
+		}
 		auth := c.Request().Header.Get("Authorization")
-		key, ok := strings.CutPrefix(auth, "Bearer ")
-		if !ok || key == "" {
+		if auth == "" {
+			if ck, err := c.Cookie(SessionCookie); err == nil && ck.Value != "" {
+				p, err := s.sessionPrincipal(c, ck.Value)
+				if err != nil {
+					return err
+				}
+				c.Set(principalKey, p)
+				return next(c)
+			}
+		}
+		// The scheme name is case-insensitive (RFC 9110).
+		scheme, key, ok := strings.Cut(auth, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(key) == "" {
 			return unauthorized("send an API key as 'Authorization: Bearer <key>'")
 		}
 		p, err := s.lookupKey(c, strings.TrimSpace(key))
@@ -56,6 +72,25 @@ func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Set(principalKey, p)
 		return next(c)
 	}
+}
+
+// unescapeParams decodes path parameters once, so that an id sent escaped
+// (acme%3Aeu, as encodeURIComponent writes acme:eu) means the same as sent
+// plain. echo hands them over as they were in the path.
+func unescapeParams(c echo.Context) error {
+	values := c.ParamValues()
+	for i, v := range values {
+		if !strings.Contains(v, "%") {
+			continue
+		}
+		u, err := url.PathUnescape(v)
+		if err != nil {
+			return problem(http.StatusBadRequest, "the path has a malformed escape: "+v)
+		}
+		values[i] = u
+	}
+	c.SetParamValues(values...)
+	return nil
 }
 
 func unauthorized(detail string) *Problem {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -57,7 +58,7 @@ type endpointBody struct {
 	EventTypes      *[]string          `json:"event_types"`
 	Channels        *[]string          `json:"channels"`
 	Headers         *map[string]string `json:"headers"`
-	RateLimit       *int               `json:"rate_limit"`
+	RateLimit       json.RawMessage    `json:"rate_limit"`
 	Disabled        *bool              `json:"disabled"`
 	DisabledReason  *string            `json:"disabled_reason"`
 	Metadata        json.RawMessage    `json:"metadata"`
@@ -120,11 +121,14 @@ func (s *server) applyEndpoint(b endpointBody, e *store.Endpoint) error {
 		}
 		e.Headers = *b.Headers
 	}
-	if b.RateLimit != nil {
-		if *b.RateLimit < 1 {
-			bad("rate_limit", "must be at least 1 (messages per second)")
+	if b.RateLimit != nil { // present: null clears it
+		if isNull(b.RateLimit) {
+			e.RateLimit = nil
+		} else if n, err := strconv.Atoi(string(b.RateLimit)); err != nil || n < 1 {
+			bad("rate_limit", "must be a whole number of at least 1 (messages per second), or null")
+		} else {
+			e.RateLimit = &n
 		}
-		e.RateLimit = b.RateLimit
 	}
 	if b.Disabled != nil {
 		e.Disabled = *b.Disabled
@@ -138,10 +142,14 @@ func (s *server) applyEndpoint(b endpointBody, e *store.Endpoint) error {
 		e.DisabledReason = *b.DisabledReason
 	}
 	if b.Metadata != nil {
-		if !isNull(b.Metadata) && !isObject(b.Metadata) {
+		switch {
+		case isNull(b.Metadata):
+			e.Metadata = nil // null clears it
+		case !isObject(b.Metadata):
 			bad("metadata", "must be a JSON object")
+		default:
+			e.Metadata = b.Metadata
 		}
-		e.Metadata = b.Metadata
 	}
 	if len(errs) > 0 {
 		return invalid(errs...)
@@ -352,8 +360,8 @@ func (s *server) rotateSecret(c echo.Context) error {
 }
 
 type windowBody struct {
-	Since *time.Time `json:"since"`
-	Until *time.Time `json:"until"`
+	Since string `json:"since"`
+	Until string `json:"until"`
 }
 
 type enqueuedJSON struct {
@@ -369,17 +377,23 @@ func (s *server) recoverEndpoint(c echo.Context) error {
 	if err := bind(c, &body); err != nil {
 		return err
 	}
-	if body.Since == nil {
+	if body.Since == "" {
 		return fieldErr("since", "is required: re-send failed deliveries created since when?")
 	}
+	since, err := parseTime("since", body.Since)
+	if err != nil {
+		return err
+	}
 	var until time.Time
-	if body.Until != nil {
-		until = *body.Until
-		if !until.After(*body.Since) {
+	if body.Until != "" {
+		if until, err = parseTime("until", body.Until); err != nil {
+			return err
+		}
+		if !until.After(since) {
 			return fieldErr("until", "must be after since")
 		}
 	}
-	n, err := s.svc.Recover(c.Request().Context(), e.TenantID, e.ID, *body.Since, until)
+	n, err := s.svc.Recover(c.Request().Context(), e.TenantID, e.ID, since, until)
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound(err, "endpoint %s", e.ID)
 	}

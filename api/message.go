@@ -194,7 +194,7 @@ func (s *server) getMessage(c echo.Context) error {
 }
 
 type resendBody struct {
-	EndpointID *uuid.UUID `json:"endpoint_id"`
+	EndpointID string `json:"endpoint_id"`
 }
 
 func (s *server) resend(c echo.Context) error {
@@ -209,8 +209,10 @@ func (s *server) resend(c echo.Context) error {
 		}
 	}
 	endpoint := uuid.Nil
-	if body.EndpointID != nil {
-		endpoint = *body.EndpointID
+	if body.EndpointID != "" {
+		if endpoint, err = parseID("endpoint_id", body.EndpointID); err != nil {
+			return err
+		}
 	}
 	n, err := s.svc.Resend(c.Request().Context(), c.Param("tenant"), id, endpoint)
 	if errors.Is(err, store.ErrNotFound) {

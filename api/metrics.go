@@ -31,14 +31,11 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 func (m *metrics) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
-		err := next(c)
-		status := c.Response().Status
-		if err != nil {
-			if p, ok := err.(*Problem); ok {
-				status = p.Status
-			}
+		if err := next(c); err != nil {
+			c.Error(err) // answer now, so that the status below is the real one
 		}
+		status := c.Response().Status
 		m.requests.WithLabelValues(c.Request().Method, c.Path(), strconv.Itoa(status)).Observe(time.Since(start).Seconds())
-		return err
+		return nil
 	}
 }

@@ -13,13 +13,13 @@ import (
 )
 
 type replayBody struct {
-	TenantID   string     `json:"tenant_id"`
-	EndpointID *uuid.UUID `json:"endpoint_id"`
-	EventType  string     `json:"event_type"`
-	Status     string     `json:"status"`
-	Since      *time.Time `json:"since"`
-	Until      *time.Time `json:"until"`
-	DryRun     bool       `json:"dry_run"`
+	TenantID   string `json:"tenant_id"`
+	EndpointID string `json:"endpoint_id"`
+	EventType  string `json:"event_type"`
+	Status     string `json:"status"`
+	Since      string `json:"since"`
+	Until      string `json:"until"`
+	DryRun     bool   `json:"dry_run"`
 }
 
 type replayJSON struct {
@@ -50,13 +50,31 @@ func (s *server) createReplay(c echo.Context) error {
 		return err
 	}
 	var errs []FieldError
+	var since, until time.Time
+	var endpoint uuid.UUID
+	var err error
+	if body.Since != "" {
+		if since, err = parseTime("since", body.Since); err != nil {
+			return err
+		}
+	}
+	if body.Until != "" {
+		if until, err = parseTime("until", body.Until); err != nil {
+			return err
+		}
+	}
+	if body.EndpointID != "" {
+		if endpoint, err = parseID("endpoint_id", body.EndpointID); err != nil {
+			return err
+		}
+	}
 	if body.Status != store.DeliveryFailed {
 		errs = append(errs, FieldError{Field: "status", Message: "must be \"failed\": only failed deliveries are replayed"})
 	}
-	if body.Since == nil {
+	if body.Since == "" {
 		errs = append(errs, FieldError{Field: "since", Message: "is required: replay failed deliveries created since when?"})
 	}
-	if body.Since != nil && body.Until != nil && !body.Until.After(*body.Since) {
+	if !since.IsZero() && !until.IsZero() && !until.After(since) {
 		errs = append(errs, FieldError{Field: "until", Message: "must be after since"})
 	}
 	if body.TenantID != "" && !tenantIDPattern.MatchString(body.TenantID) {
@@ -65,13 +83,8 @@ func (s *server) createReplay(c echo.Context) error {
 	if len(errs) > 0 {
 		return invalid(errs...)
 	}
-	f := delivery.ReplayFilter{TenantID: body.TenantID, EventType: body.EventType, Status: body.Status, Since: *body.Since}
-	if body.EndpointID != nil {
-		f.EndpointID = *body.EndpointID
-	}
-	if body.Until != nil {
-		f.Until = *body.Until
-	}
+	f := delivery.ReplayFilter{TenantID: body.TenantID, EndpointID: endpoint, EventType: body.EventType,
+		Status: body.Status, Since: since, Until: until}
 	ctx := c.Request().Context()
 	if body.DryRun {
 		n, err := s.svc.CountReplay(ctx, f)

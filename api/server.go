@@ -40,6 +40,14 @@ type Config struct {
 	// Registry receives the API's metrics and is served on /metrics; nil
 	// makes a new one.
 	Registry *prometheus.Registry
+	// PublicURL is where browsers reach hookd, like https://hooks.example.com;
+	// portal links start with it. Empty derives it from each request's
+	// scheme and Host.
+	PublicURL string
+	// PortalSessionTTL is how long a portal session lasts (7 days).
+	PortalSessionTTL time.Duration
+	// Branding is the portal's look, reported by GET /api/v1/portal/session.
+	Branding Branding
 }
 
 // server holds the handlers' dependencies.
@@ -113,6 +121,15 @@ func New(cfg Config) http.Handler {
 
 	v1.POST("/replays", s.createReplay, adminOnly)
 	v1.GET("/replays/:replay", s.getReplay, adminOnly)
+
+	// The customer portal: links, sessions and what its pages need.
+	e.GET("/portal/login", s.portalLogin)
+	v1.GET("/portal/session", s.getPortalSession)
+	v1.POST("/portal/logout", s.portalLogout)
+	t.POST("/portal-links", s.createPortalLink, adminOnly)
+	t.POST("/sessions/revoke", s.revokePortalSessions, adminOnly)
+	t.GET("/endpoints/:endpoint/stats", s.endpointStats)
+	t.POST("/endpoints/:endpoint/test", s.sendTestEvent)
 
 	web := cfg.Web
 	if web == nil {

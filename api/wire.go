@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"github.com/hookd/hookd/store"
@@ -54,6 +55,24 @@ func timeParam(c echo.Context, name string) (time.Time, error) {
 		return time.Time{}, fieldErr(name, "must be an RFC 3339 time like 2026-01-02T15:04:05Z")
 	}
 	return t, nil
+}
+
+// parseTime reads an RFC 3339 time from a body field.
+func parseTime(field, v string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, fieldErr(field, "must be an RFC 3339 time like 2026-01-02T15:04:05Z")
+	}
+	return t, nil
+}
+
+// parseID reads a uuid from a body field.
+func parseID(field, v string) (uuid.UUID, error) {
+	id, err := uuid.Parse(v)
+	if err != nil {
+		return uuid.Nil, fieldErr(field, "must be an id (a UUID)")
+	}
+	return id, nil
 }
 
 // bind decodes a JSON body strictly: unknown fields and trailing data are

@@ -211,9 +211,7 @@ func TestConformanceV1aVerifiesWithIndependentEd25519(t *testing.T) {
 	})
 	t.Run("Node crypto", func(t *testing.T) {
 		node, err := exec.LookPath("node")
-		if err != nil {
-			t.Skip("node is not installed; CI has it")
-		}
+		require.NoError(t, err, "this check needs Node.js (apt-get install nodejs); .ci/run installs it")
 		require.True(t, runNodeVerify(t, node, whpk, r, payload))
 		require.False(t, runNodeVerify(t, node, whpk, r, strings.Replace(payload, "4200", "4201", 1)),
 			"a changed body does not verify")

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
@@ -46,6 +47,8 @@ type Config struct {
 	Version string
 	// Logger receives River's and our logs; nil discards.
 	Logger *slog.Logger
+	// Registry receives delivery's metrics; nil keeps them unregistered.
+	Registry prometheus.Registerer
 }
 
 // Service publishes messages and runs the fan-out, deliver and replay jobs.
@@ -59,6 +62,7 @@ type Service struct {
 	// publisher group-commits concurrent publishes (publish.go).
 	publisher *batcher[publishReq, publishRes]
 	logger    *slog.Logger
+	metrics   *metrics
 }
 
 // New builds the service on pool. Call Start to run workers.
@@ -78,7 +82,7 @@ func New(pool *pgxpool.Pool, st *store.Store, cfg Config) (*Service, error) {
 	if cfg.Sender.UserAgent == "" {
 		cfg.Sender.UserAgent = "hookd/" + cmp.Or(cfg.Version, "dev")
 	}
-	s := &Service{cfg: cfg, store: st, logger: cfg.Logger}
+	s := &Service{cfg: cfg, store: st, logger: cfg.Logger, metrics: newMetrics(cfg.Registry)}
 	rc := &river.Config{
 		Logger:            cfg.Logger.With("component", "river"),
 		FetchCooldown:     cfg.FetchCooldown,

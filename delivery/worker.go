@@ -197,6 +197,8 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	if _, err := s.recorder.Do(ctx, rec); err != nil {
 		return fmt.Errorf("record attempt of %s: %w", d.ID, err)
 	}
+	s.metrics.attempts.WithLabelValues(trigger, rec.Attempt.Status, rec.Attempt.ErrorClass).Inc()
+	s.metrics.duration.Observe(res.Duration.Seconds())
 	if dec.disable != "" {
 		if err := s.store.DisableEndpoint(ctx, e.ID, dec.disable); err != nil {
 			return err

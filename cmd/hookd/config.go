@@ -19,6 +19,7 @@ import (
 
 	"github.com/hookd/hookd/delivery"
 	"github.com/hookd/hookd/store"
+	"github.com/hookd/hookd/web"
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3"; when
@@ -59,7 +60,16 @@ type env struct {
 	SecretKey string
 	// HTTPSOnly refuses http:// endpoint URLs (HOOKD_HTTPS_ONLY).
 	HTTPSOnly bool
-	Logger    *slog.Logger
+	// PublicURL is where users reach hookd, for portal links
+	// (HOOKD_PUBLIC_URL); "" = the scheme and host of the request.
+	PublicURL string
+	// PortalSessionTTL is how long a portal login lasts
+	// (HOOKD_PORTAL_SESSION_TTL); 0 = 7 days.
+	PortalSessionTTL time.Duration
+	// Brand is the portal's look (HOOKD_PORTAL_PRODUCT_NAME,
+	// HOOKD_PORTAL_LOGO_URL, HOOKD_PORTAL_ACCENT_COLOR).
+	Brand  web.Config
+	Logger *slog.Logger
 }
 
 // loadEnv reads the environment through getenv. A bad value is an error
@@ -112,6 +122,25 @@ func loadEnv(getenv func(string) string, logOut io.Writer) (env, error) {
 			return env{}, usageErrorf("HOOKD_HTTPS_ONLY is %q; use true or false", v)
 		}
 		e.HTTPSOnly = b
+	}
+	e.PublicURL = strings.TrimSpace(getenv("HOOKD_PUBLIC_URL"))
+	if e.PublicURL != "" && !strings.HasPrefix(e.PublicURL, "http://") && !strings.HasPrefix(e.PublicURL, "https://") {
+		return env{}, usageErrorf("HOOKD_PUBLIC_URL is %q; give the URL users reach hookd at, like https://hooks.example.com", e.PublicURL)
+	}
+	if v := getenv("HOOKD_PORTAL_SESSION_TTL"); v != "" {
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil || d <= 0 {
+			return env{}, usageErrorf("HOOKD_PORTAL_SESSION_TTL is %q; give a duration like 168h", v)
+		}
+		e.PortalSessionTTL = d
+	}
+	e.Brand = web.Config{
+		ProductName: strings.TrimSpace(getenv("HOOKD_PORTAL_PRODUCT_NAME")),
+		LogoURL:     strings.TrimSpace(getenv("HOOKD_PORTAL_LOGO_URL")),
+		AccentColor: strings.TrimSpace(getenv("HOOKD_PORTAL_ACCENT_COLOR")),
+	}
+	if err := e.Brand.Validate(); err != nil {
+		return env{}, usageErrorf("HOOKD_PORTAL_*: %v", err)
 	}
 	logger, err := newLogger(getenv("HOOKD_LOG_LEVEL"), getenv("HOOKD_LOG_FORMAT"), logOut)
 	if err != nil {

@@ -12,9 +12,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/hookd/hookd/api"
 	"github.com/hookd/hookd/delivery"
 	"github.com/hookd/hookd/migrations"
 	"github.com/hookd/hookd/store"
@@ -126,6 +128,14 @@ again. Ctrl-C stops hookd and its Postgres. Deliveries may go to loopback
 	if err != nil {
 		return err
 	}
+	base := baseURL(ln.Addr())
+	if e.PublicURL != "" {
+		base = strings.TrimRight(e.PublicURL, "/")
+	}
+	link, err := devPortalLink(ctx, store.New(pool), base)
+	if err != nil {
+		return err
+	}
 	srv, svc, err := newServer(pool, e, cipher, adminKey, roleAll)
 	if err != nil {
 		return err
@@ -138,7 +148,7 @@ again. Ctrl-C stops hookd and its Postgres. Deliveries may go to loopback
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
-	printBanner(a.stdout, baseURL(ln.Addr()), adminKey, keyFrom, dir, dbDesc)
+	printBanner(a.stdout, base, adminKey, keyFrom, dir, dbDesc, link)
 
 	var pgDone <-chan struct{}
 	if cluster != nil {
@@ -256,7 +266,28 @@ func baseURL(addr net.Addr) string {
 
 // printBanner tells the person at the terminal where hookd is and how to
 // try it.
-func printBanner(w io.Writer, base, adminKey, keyFrom, dataDir, dbDesc string) {
+// devTenant is the demo tenant that hookd dev makes so that the printed
+// portal link has someone to log in as.
+const devTenant = "acme"
+
+// devPortalLink makes sure the demo tenant exists and mints a portal link
+// for it, valid for an hour.
+func devPortalLink(ctx context.Context, st *store.Store, base string) (string, error) {
+	if _, err := st.GetTenant(ctx, devTenant); errors.Is(err, store.ErrNotFound) {
+		if _, _, err := st.UpsertTenant(ctx, store.Tenant{ID: devTenant, Name: "Acme"}); err != nil {
+			return "", fmt.Errorf("create the demo tenant: %w", err)
+		}
+	} else if err != nil {
+		return "", err
+	}
+	link, _, err := api.NewPortalLink(ctx, st, base, devTenant, time.Hour)
+	if err != nil {
+		return "", fmt.Errorf("mint a portal link: %w", err)
+	}
+	return link, nil
+}
+
+func printBanner(w io.Writer, base, adminKey, keyFrom, dataDir, dbDesc, portalLink string) {
 	auth := fmt.Sprintf(`-H 'Authorization: Bearer %s' -H 'Content-Type: application/json'`, adminKey)
 	fmt.Fprintf(w, `
 hookd is running at %s  (version %s)
@@ -266,13 +297,16 @@ hookd is running at %s  (version %s)
   data dir   %s
   database   %s
 
+  customer portal of the demo tenant "acme" (single use, valid for an hour):
+  %s
+
 Try it from another terminal:
 
   # 1. define an event type
   curl -sS -X POST %s/api/v1/event-types %s \
     -d '{"name":"invoice.paid","description":"An invoice was paid"}'
 
-  # 2. create a tenant (one of your customers)
+  # 2. create a tenant (one of your customers; "acme" exists already)
   curl -sS -X PUT %s/api/v1/tenants/acme %s \
     -d '{"name":"Acme"}'
 
@@ -285,6 +319,6 @@ Try it from another terminal:
     -d '{"event_type":"invoice.paid","payload":{"id":"inv_1"}}'
 
 Press Ctrl-C to stop.
-`, base, Version(), adminKey, keyFrom, dataDir, dbDesc,
+`, base, Version(), adminKey, keyFrom, dataDir, dbDesc, portalLink,
 		base, auth, base, auth, base, auth, base, auth)
 }

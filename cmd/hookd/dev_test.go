@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -54,6 +55,20 @@ func TestDev(t *testing.T) {
 	first := startDev(t, bin, dataDir)
 	c := first.client(t)
 
+	// The banner's portal link logs in once, as the demo tenant.
+	link := regexp.MustCompile(`http://\S+/portal/login\?token=\S+`).FindString(first.output())
+	require.NotEmpty(t, link, "the banner shows a portal link:\n%s", first.output())
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Get(link)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	require.Contains(t, resp.Header.Get("Set-Cookie"), "hookd_session=")
+	resp, err = noRedirect.Get(link)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.NotEqual(t, http.StatusSeeOther, resp.StatusCode, "a used link does not log in again")
+
 	c.do(t, "POST", "/api/v1/event-types", `{"name":"invoice.paid","description":"An invoice was paid"}`, http.StatusCreated)
 	c.do(t, "PUT", "/api/v1/tenants/acme", `{"name":"Acme"}`, http.StatusOK, http.StatusCreated)
 	var ep struct {
@@ -85,6 +100,18 @@ func TestDev(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("no delivery within 30s; hookd's output:\n%s", first.output())
 	}
+
+	// /metrics counts the attempt once it is recorded.
+	require.Eventually(t, func() bool {
+		resp, err := http.Get("http://" + first.addr + "/metrics")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return strings.Contains(string(b), `hookd_delivery_attempts_total{error_class="",status="succeeded",trigger="scheduled"} 1`) &&
+			strings.Contains(string(b), "hookd_messages_published_total 1")
+	}, 10*time.Second, 50*time.Millisecond, "metrics of the delivery")
 
 	// A second hookd dev on the same data dir refuses to start.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -11,11 +11,14 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/hookd/hookd/api"
 	"github.com/hookd/hookd/delivery"
 	"github.com/hookd/hookd/migrations"
 	"github.com/hookd/hookd/store"
+	"github.com/hookd/hookd/web"
 )
 
 // Roles of a serve process.
@@ -116,18 +119,28 @@ HOOKD_ADMIN_KEY is required for the roles that serve the API.`)
 // only /healthz, /readyz and /metrics.
 func newServer(pool *pgxpool.Pool, e env, cipher *store.Cipher, adminKey, role string) (*http.Server, *delivery.Service, error) {
 	st := store.New(pool).WithCipher(cipher)
-	svc, err := delivery.New(pool, st, e.deliveryConfig(role != roleAPI))
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	dcfg := e.deliveryConfig(role != roleAPI)
+	dcfg.Registry = reg
+	svc, err := delivery.New(pool, st, dcfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("delivery: %w", err)
 	}
 	h := api.New(api.Config{
-		Store:           st,
-		Delivery:        svc,
-		AdminKey:        adminKey,
-		Logger:          e.Logger,
-		MaxPayloadBytes: e.MaxPayload,
-		HTTPSOnly:       e.HTTPSOnly,
-		Version:         Version(),
+		Store:            st,
+		Delivery:         svc,
+		AdminKey:         adminKey,
+		Logger:           e.Logger,
+		MaxPayloadBytes:  e.MaxPayload,
+		HTTPSOnly:        e.HTTPSOnly,
+		Version:          Version(),
+		Registry:         reg,
+		Web:              web.Handler(e.Brand),
+		PublicURL:        e.PublicURL,
+		PortalSessionTTL: e.PortalSessionTTL,
+		Branding: api.Branding{ProductName: e.Brand.ProductName, LogoURL: e.Brand.LogoURL,
+			AccentColor: e.Brand.AccentColor},
 	})
 	if role == roleWorker {
 		h = probesOnly(h)

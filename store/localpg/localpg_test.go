@@ -271,7 +271,7 @@ func TestStartStopsWhenParentDies(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperParent$", "-test.v")
+	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), helperDataDirEnv+"="+dir)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
@@ -327,17 +327,21 @@ func TestStartStopsWhenParentDies(t *testing.T) {
 	startCluster(t, dir)
 }
 
-// TestHelperParent is the child process of TestStartStopsWhenParentDies:
-// it starts a cluster, reports its pid and waits to be killed.
-func TestHelperParent(t *testing.T) {
-	t.Parallel()
-	dir := os.Getenv(helperDataDirEnv)
-	if dir == "" {
-		t.Skip("child process of TestStartStopsWhenParentDies")
+// TestMain runs the tests, or, in the child process that
+// TestStartStopsWhenParentDies starts, a cluster that waits to be killed.
+func TestMain(m *testing.M) {
+	if dir := os.Getenv(helperDataDirEnv); dir != "" {
+		helperParent(dir)
 	}
-	c, err := Start(t.Context(), Options{DataDir: dir, Fast: true})
+	os.Exit(m.Run())
+}
+
+// helperParent starts a cluster, reports its pid and waits to be killed.
+func helperParent(dir string) {
+	c, err := Start(context.Background(), Options{DataDir: dir, Fast: true})
 	if err != nil {
-		t.Fatalf("Start: %v", err)
+		os.Stderr.WriteString("Start: " + err.Error() + "\n")
+		os.Exit(1)
 	}
 	os.Stdout.WriteString("postgres ready pid=" + strconv.Itoa(c.cmd.Process.Pid) + "\n")
 	select {}

@@ -107,8 +107,13 @@ func (f DeliveryFilter) where(first int) (string, []any) {
 		endpoint = &f.EndpointID
 	}
 	var since, until *time.Time
+	// Ids are UUIDv7, ordered by creation time: a lower bound on the id
+	// lets the primary key skip older deliveries. A minute of slack covers
+	// clock skew between the app (ids) and Postgres (created_at).
+	minID := uuid.Nil
 	if !f.Since.IsZero() {
 		since = &f.Since
+		minID = minV7(f.Since.Add(-time.Minute))
 	}
 	if !f.Until.IsZero() {
 		until = &f.Until
@@ -119,8 +124,21 @@ func (f DeliveryFilter) where(first int) (string, []any) {
 		AND (` + n(2) + ` = '' OR EXISTS (SELECT 1 FROM messages m WHERE m.id = d.message_id AND m.event_type = ` + n(2) + `))
 		AND (` + n(3) + ` = '' OR d.status = ` + n(3) + `)
 		AND (` + n(4) + `::timestamptz IS NULL OR d.created_at >= ` + n(4) + `)
-		AND (` + n(5) + `::timestamptz IS NULL OR d.created_at < ` + n(5) + `)`
-	return where, []any{f.TenantID, endpoint, f.EventType, f.Status, since, until}
+		AND (` + n(5) + `::timestamptz IS NULL OR d.created_at < ` + n(5) + `)
+		AND d.id >= ` + n(6)
+	return where, []any{f.TenantID, endpoint, f.EventType, f.Status, since, until, minID}
+}
+
+// minV7 is the smallest UUIDv7 of the millisecond t.
+func minV7(t time.Time) uuid.UUID {
+	var u uuid.UUID
+	ms := uint64(max(t.UnixMilli(), 0))
+	for i := range 6 {
+		u[i] = byte(ms >> (40 - 8*i))
+	}
+	u[6] = 0x70 // version 7
+	u[8] = 0x80 // RFC 4122 variant
+	return u
 }
 
 // CountDeliveries counts the deliveries that match f.

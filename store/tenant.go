@@ -79,8 +79,8 @@ func (s *Store) ListTenants(ctx context.Context, p Page) ([]Tenant, string, erro
 // cascades.
 func (s *Store) DeleteTenant(ctx context.Context, id string) error {
 	b := &pgx.Batch{}
-	b.Queue(`DELETE FROM attempts WHERE tenant_id = $1`, id)
-	b.Queue(`DELETE FROM deliveries WHERE tenant_id = $1`, id)
+	b.Queue(`DELETE FROM attempts WHERE message_id IN (SELECT id FROM messages WHERE tenant_id = $1)`, id)
+	b.Queue(`DELETE FROM deliveries WHERE message_id IN (SELECT id FROM messages WHERE tenant_id = $1)`, id)
 	b.Queue(`DELETE FROM messages WHERE tenant_id = $1`, id)
 	b.Queue(`DELETE FROM tenants WHERE id = $1`, id)
 	res := s.db.SendBatch(ctx, b)

@@ -90,14 +90,11 @@ func (s *Service) publishTx(ctx context.Context, tx pgx.Tx, reqs []publishReq) (
 			tenants = append(tenants, r.m.TenantID)
 		}
 	}
-	types, err := st.EventTypesByName(ctx, names)
+	look, err := st.LookupForPublish(ctx, names, tenants)
 	if err != nil {
 		return nil, err
 	}
-	known, err := st.ExistingTenants(ctx, tenants)
-	if err != nil {
-		return nil, err
-	}
+	types, known := look.EventTypes, look.Tenants
 
 	var accepted []int
 	var msgs []store.Message
@@ -124,17 +121,10 @@ func (s *Service) publishTx(ctx context.Context, tx pgx.Tx, reqs []publishReq) (
 	}
 
 	var fresh []store.Message
-	var withEndpoints []string
-	seenTenant = map[string]bool{}
 	for k, i := range accepted {
 		out[i].m, out[i].existed = stored[k], existed[k]
-		if existed[k] {
-			continue
-		}
-		fresh = append(fresh, stored[k])
-		if !seenTenant[stored[k].TenantID] {
-			seenTenant[stored[k].TenantID] = true
-			withEndpoints = append(withEndpoints, stored[k].TenantID)
+		if !existed[k] {
+			fresh = append(fresh, stored[k])
 		}
 	}
 	if len(fresh) == 0 {
@@ -144,12 +134,8 @@ func (s *Service) publishTx(ctx context.Context, tx pgx.Tx, reqs []publishReq) (
 	var jobs []river.InsertManyParams
 	var inline []store.NewDelivery
 	if s.cfg.InlineFanout > 0 {
-		eps, err := st.ActiveEndpointsOf(ctx, withEndpoints)
-		if err != nil {
-			return nil, err
-		}
 		for _, m := range fresh {
-			matched := matching(eps[m.TenantID], m)
+			matched := matching(look.Endpoints[m.TenantID], m)
 			if len(matched) > s.cfg.InlineFanout {
 				jobs = append(jobs, river.InsertManyParams{Args: FanoutArgs{MessageID: m.ID, TenantID: m.TenantID}})
 				continue

@@ -11,40 +11,6 @@ import (
 // The statements in this file serve publishes in batches: many concurrent
 // publishes share one transaction, and each statement handles all of them.
 
-// EventTypesByName returns the named event types that exist.
-func (s *Store) EventTypesByName(ctx context.Context, names []string) (map[string]EventType, error) {
-	rows, err := s.db.Query(ctx, `SELECT `+eventTypeCols+` FROM event_types WHERE name = ANY($1)`, names)
-	if err != nil {
-		return nil, fmt.Errorf("event types by name: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (EventType, error) { return scanEventType(r) })
-	if err != nil {
-		return nil, fmt.Errorf("event types by name: %w", err)
-	}
-	out := make(map[string]EventType, len(list))
-	for _, e := range list {
-		out[e.Name] = e
-	}
-	return out, nil
-}
-
-// ExistingTenants tells which of ids are tenants.
-func (s *Store) ExistingTenants(ctx context.Context, ids []string) (map[string]bool, error) {
-	rows, err := s.db.Query(ctx, `SELECT id FROM tenants WHERE id = ANY($1)`, ids)
-	if err != nil {
-		return nil, fmt.Errorf("existing tenants: %w", err)
-	}
-	found, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("existing tenants: %w", err)
-	}
-	out := make(map[string]bool, len(found))
-	for _, id := range found {
-		out[id] = true
-	}
-	return out, nil
-}
-
 // InsertMessages stores messages in one statement. For each input it
 // returns the stored message, or, when the tenant already used the
 // message's idempotency key (before or earlier in the same batch), the
@@ -143,24 +109,6 @@ func arrayLiteral(ss []string) string {
 	return string(append(b, '}'))
 }
 
-// ActiveEndpointsOf returns the enabled endpoints of several tenants.
-func (s *Store) ActiveEndpointsOf(ctx context.Context, tenants []string) (map[string][]Endpoint, error) {
-	rows, err := s.db.Query(ctx, `SELECT `+endpointCols+` FROM endpoints
-		WHERE tenant_id = ANY($1) AND NOT disabled ORDER BY id`, tenants)
-	if err != nil {
-		return nil, fmt.Errorf("active endpoints: %w", err)
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Endpoint, error) { return scanEndpoint(r) })
-	if err != nil {
-		return nil, fmt.Errorf("active endpoints: %w", err)
-	}
-	out := make(map[string][]Endpoint)
-	for _, e := range list {
-		out[e.TenantID] = append(out[e.TenantID], e)
-	}
-	return out, nil
-}
-
 // NewDelivery names one delivery to create.
 type NewDelivery struct {
 	TenantID   string
@@ -186,6 +134,62 @@ func (s *Store) InsertDeliveriesMany(ctx context.Context, ds []NewDelivery) ([]u
 	out, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
 	if err != nil {
 		return nil, fmt.Errorf("insert deliveries: %w", mapErr(err))
+	}
+	return out, nil
+}
+
+// PublishLookups is what a batch of publishes reads before it writes.
+type PublishLookups struct {
+	EventTypes map[string]EventType
+	Tenants    map[string]bool       // which tenants exist
+	Endpoints  map[string][]Endpoint // enabled endpoints by tenant
+}
+
+// LookupForPublish reads the event types, tenants and enabled endpoints a
+// batch of publishes needs, pipelined in one round trip.
+func (s *Store) LookupForPublish(ctx context.Context, names, tenants []string) (PublishLookups, error) {
+	b := &pgx.Batch{}
+	b.Queue(`SELECT `+eventTypeCols+` FROM event_types WHERE name = ANY($1)`, names)
+	b.Queue(`SELECT id FROM tenants WHERE id = ANY($1)`, tenants)
+	b.Queue(`SELECT `+endpointCols+` FROM endpoints WHERE tenant_id = ANY($1) AND NOT disabled ORDER BY id`, tenants)
+	res := s.db.SendBatch(ctx, b)
+	defer res.Close()
+	out := PublishLookups{EventTypes: map[string]EventType{}, Tenants: map[string]bool{}, Endpoints: map[string][]Endpoint{}}
+
+	rows, err := res.Query()
+	if err != nil {
+		return out, fmt.Errorf("publish lookups: event types: %w", err)
+	}
+	types, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (EventType, error) { return scanEventType(r) })
+	if err != nil {
+		return out, fmt.Errorf("publish lookups: event types: %w", err)
+	}
+	for _, e := range types {
+		out.EventTypes[e.Name] = e
+	}
+
+	rows, err = res.Query()
+	if err != nil {
+		return out, fmt.Errorf("publish lookups: tenants: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return out, fmt.Errorf("publish lookups: tenants: %w", err)
+	}
+	for _, id := range ids {
+		out.Tenants[id] = true
+	}
+
+	rows, err = res.Query()
+	if err != nil {
+		return out, fmt.Errorf("publish lookups: endpoints: %w", err)
+	}
+	eps, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Endpoint, error) { return scanEndpoint(r) })
+	if err != nil {
+		return out, fmt.Errorf("publish lookups: endpoints: %w", err)
+	}
+	for _, e := range eps {
+		out.Endpoints[e.TenantID] = append(out.Endpoints[e.TenantID], e)
 	}
 	return out, nil
 }

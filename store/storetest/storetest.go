@@ -39,6 +39,10 @@ var (
 // Call it from TestMain.
 func Main(m *testing.M) {
 	code := m.Run()
+	if sharedPool != nil {
+		sharedPool.Close()
+		dropDatabase(sharedName)
+	}
 	if cluster != nil {
 		_ = cluster.Stop()
 	}
@@ -161,16 +165,18 @@ func URL(t testing.TB) string {
 			t.Fatalf("storetest: create database: %v", err)
 		}
 	}
-	t.Cleanup(func() {
-		ctx := context.Background()
-		conn, err := pgx.Connect(ctx, serverURL)
-		if err != nil {
-			return
-		}
-		defer conn.Close(ctx)
-		_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-	})
+	t.Cleanup(func() { dropDatabase(name) })
 	return withDB(serverURL, name)
+}
+
+func dropDatabase(name string) {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, serverURL)
+	if err != nil {
+		return
+	}
+	defer conn.Close(ctx)
+	_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 }
 
 // DB returns a pool on a fresh, migrated database of the test's own.
@@ -192,6 +198,7 @@ func DB(t testing.TB) *pgxpool.Pool {
 var (
 	sharedOnce sync.Once
 	sharedPool *pgxpool.Pool
+	sharedName string
 	sharedErr  error
 )
 
@@ -201,6 +208,9 @@ func Tx(t testing.TB) pgx.Tx {
 	t.Helper()
 	sharedOnce.Do(func() {
 		u := URL(&noCleanup{TB: t})
+		if p, err := url.Parse(u); err == nil {
+			sharedName = strings.TrimPrefix(p.Path, "/")
+		}
 		sharedPool, sharedErr = pgxpool.New(context.Background(), u)
 	})
 	if sharedErr != nil {

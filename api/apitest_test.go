@@ -20,6 +20,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/jackc/pgx/v5/pgxpool"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"github.com/stretchr/testify/require"
 
@@ -27,6 +28,7 @@ import (
 	"github.com/hookd/hookd/delivery"
 	"github.com/hookd/hookd/store"
 	"github.com/hookd/hookd/store/storetest"
+	"github.com/hookd/hookd/web"
 )
 
 func TestMain(m *testing.M) { storetest.Main(m) }
@@ -40,12 +42,17 @@ type harness struct {
 	url     string
 	handler http.Handler
 	svc     *delivery.Service
+	pool    *pgxpool.Pool
+	st      *store.Store
 }
 
 // harnessOpts changes a harness; nil means defaults.
 type harnessOpts struct {
 	MaxPayloadBytes int64
-	Schedule        delivery.Schedule
+	Schedule        delivery.Schedule // nil: 50ms, 50ms
+	Web             *web.Config       // serve the web pages with this branding; nil: none
+	PublicURL       string            // api.Config.PublicURL
+	SessionTTL      time.Duration     // api.Config.PortalSessionTTL
 }
 
 func newHarness(t *testing.T, opts *harnessOpts) *harness {
@@ -71,7 +78,13 @@ func newHarness(t *testing.T, opts *harnessOpts) *harness {
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	require.NoError(t, svc.Start(ctx))
-	h := api.New(api.Config{Store: st, Delivery: svc, AdminKey: adminKey, MaxPayloadBytes: opts.MaxPayloadBytes, Version: "test"})
+	cfg := api.Config{Store: st, Delivery: svc, AdminKey: adminKey, MaxPayloadBytes: opts.MaxPayloadBytes, Version: "test",
+		PublicURL: opts.PublicURL, PortalSessionTTL: opts.SessionTTL}
+	if opts.Web != nil {
+		cfg.Web = web.Handler(*opts.Web)
+		cfg.Branding = api.Branding{ProductName: opts.Web.ProductName, LogoURL: opts.Web.LogoURL, AccentColor: opts.Web.AccentColor}
+	}
+	h := api.New(cfg)
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() {
 		srv.Close()
@@ -80,7 +93,7 @@ func newHarness(t *testing.T, opts *harnessOpts) *harness {
 		_ = svc.Stop(stopCtx)
 		cancel()
 	})
-	return &harness{url: srv.URL, handler: h, svc: svc}
+	return &harness{url: srv.URL, handler: h, svc: svc, pool: pool, st: st}
 }
 
 // do sends a request with key as bearer key (none when empty) and body

@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -23,7 +22,6 @@ import (
 	"github.com/hookd/hookd/api"
 	"github.com/hookd/hookd/delivery"
 	"github.com/hookd/hookd/store"
-	"github.com/hookd/hookd/store/storetest"
 	"github.com/hookd/hookd/web"
 )
 
@@ -59,38 +57,15 @@ func newPortalStack(t *testing.T, opts *portalStackOpts) *portalStack {
 	if opts == nil {
 		opts = &portalStackOpts{}
 	}
-	schedule := opts.Schedule
-	if schedule == nil {
-		schedule = delivery.Schedule{}
+	hopts := &harnessOpts{Schedule: opts.Schedule, PublicURL: opts.PublicURL, SessionTTL: opts.SessionTTL}
+	if hopts.Schedule == nil {
+		hopts.Schedule = delivery.Schedule{} // no retries: a failed attempt fails the delivery
 	}
-	pool := storetest.DB(t)
-	st := store.New(pool)
-	svc, err := delivery.New(pool, st, delivery.Config{
-		RunWorkers:        true,
-		Schedule:          schedule,
-		FetchPollInterval: 20 * time.Millisecond,
-		Sender:            delivery.SenderConfig{Timeout: 5 * time.Second},
-		AllowNetworks:     delivery.LoopbackNetworks(), // the receivers are on loopback
-	})
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	require.NoError(t, svc.Start(ctx))
-	cfg := api.Config{Store: st, Delivery: svc, AdminKey: adminKey, Version: "test", PublicURL: opts.PublicURL,
-		PortalSessionTTL: opts.SessionTTL,
-		Branding: api.Branding{ProductName: opts.Branding.ProductName, LogoURL: opts.Branding.LogoURL,
-			AccentColor: opts.Branding.AccentColor}}
 	if !opts.NoWeb {
-		cfg.Web = web.Handler(opts.Branding)
+		hopts.Web = &opts.Branding
 	}
-	srv := httptest.NewServer(api.New(cfg))
-	t.Cleanup(func() {
-		srv.Close()
-		stopCtx, stop := context.WithTimeout(context.Background(), 10*time.Second)
-		defer stop()
-		_ = svc.Stop(stopCtx)
-		cancel()
-	})
-	return &portalStack{url: srv.URL, pool: pool, st: st}
+	h := newHarness(t, hopts)
+	return &portalStack{url: h.url, pool: h.pool, st: h.st}
 }
 
 // noRedirects is a client that shows redirects instead of following them.

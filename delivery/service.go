@@ -63,6 +63,7 @@ type Service struct {
 	publisher *batcher[publishReq, publishRes]
 	logger    *slog.Logger
 	metrics   *metrics
+	limits    limiters // per-endpoint rate limits
 }
 
 // New builds the service on pool. Call Start to run workers.

@@ -146,6 +146,11 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	if trigger == "" {
 		trigger = store.TriggerScheduled
 	}
+	if e.RateLimit != nil {
+		if wait := s.limits.wait(e.ID, *e.RateLimit); wait > 0 {
+			return river.JobSnooze(wait) // over the endpoint's rate: not an attempt
+		}
+	}
 
 	if wk.SecretsErr != nil {
 		// A missing or wrong HOOKD_SECRET_KEY: River retries the job, so a

@@ -117,7 +117,7 @@ func TestFailedDeliveryThenResendRecoverReplay(t *testing.T) {
 
 	// Resend: one manual attempt with the same webhook-id.
 	status, _, raw := h.do(t, http.MethodPost, "/api/v1/tenants/"+tn+"/messages/"+id+"/resend", adminKey, nil)
-	require.Equal(t, obj{"enqueued": float64(1)}, decode[obj](t, http.StatusAccepted, status, raw))
+	requireEnqueued(t, h, 1, status, raw)
 	got := rc.waitRequests(t, 4)
 	require.Equal(t, id, got[3].header.Get("webhook-id"))
 	var manual obj
@@ -132,7 +132,7 @@ func TestFailedDeliveryThenResendRecoverReplay(t *testing.T) {
 
 	// Resend to one endpoint; to an unknown one is 404.
 	status, _, raw = h.do(t, http.MethodPost, "/api/v1/tenants/"+tn+"/messages/"+id+"/resend", adminKey, obj{"endpoint_id": epID})
-	require.Equal(t, obj{"enqueued": float64(1)}, decode[obj](t, http.StatusAccepted, status, raw))
+	requireEnqueued(t, h, 1, status, raw)
 	rc.waitRequests(t, 5)
 	require.Eventually(t, func() bool { return len(h.list(t, attemptsPath, adminKey).Data) == 5 }, 10*time.Second, 20*time.Millisecond)
 	h.waitDelivery(t, tn, id, "failed")
@@ -147,12 +147,12 @@ func TestFailedDeliveryThenResendRecoverReplay(t *testing.T) {
 	status, header, raw = h.do(t, http.MethodPost, recoverPath, adminKey, obj{"since": since, "until": since})
 	requireInvalid(t, "until", status, header, raw)
 	status, _, raw = h.do(t, http.MethodPost, recoverPath, adminKey, obj{"since": since})
-	require.Equal(t, obj{"enqueued": float64(1)}, decode[obj](t, http.StatusAccepted, status, raw))
+	requireEnqueued(t, h, 1, status, raw)
 	rc.waitRequests(t, 6)
 	require.Eventually(t, func() bool { return len(h.list(t, attemptsPath, adminKey).Data) == 6 }, 10*time.Second, 20*time.Millisecond)
 	h.waitDelivery(t, tn, id, "failed")
 	status, _, raw = h.do(t, http.MethodPost, recoverPath, adminKey, obj{"since": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)})
-	require.Equal(t, obj{"enqueued": float64(0)}, decode[obj](t, http.StatusAccepted, status, raw), "nothing failed in that window")
+	requireEnqueued(t, h, 0, status, raw, "nothing failed in that window")
 
 	// Bulk replay: a dry run counts, a real one replays and reports progress.
 	filter := obj{"tenant_id": tn, "status": "failed", "since": since}
@@ -166,7 +166,7 @@ func TestFailedDeliveryThenResendRecoverReplay(t *testing.T) {
 	status, _, raw = h.do(t, http.MethodPost, "/api/v1/replays", adminKey, filter)
 	replay := decode[obj](t, http.StatusAccepted, status, raw)
 	require.Equal(t, float64(1), replay["matched"])
-	require.Equal(t, "api:admin", replay["created_by"])
+	require.Equal(t, "admin", replay["created_by"])
 	require.Equal(t, tn, replay["filter"].(obj)["tenant_id"])
 	replayPath := "/api/v1/replays/" + replay["id"].(string)
 	require.Eventually(t, func() bool {
@@ -224,4 +224,19 @@ func with(o obj, kv ...any) obj {
 		out[kv[i].(string)] = kv[i+1]
 	}
 	return out
+}
+
+// requireEnqueued checks a resend or recover answer: n deliveries queued,
+// and a replay on the record that says so.
+func requireEnqueued(t *testing.T, h *harness, n int, status int, raw []byte, msgAndArgs ...any) {
+	t.Helper()
+	got := decode[obj](t, http.StatusAccepted, status, raw)
+	require.Equal(t, float64(n), got["enqueued"], msgAndArgs...)
+	id, _ := got["replay_id"].(string)
+	require.NotEmpty(t, id, "the re-send is recorded as a replay")
+	st, _, body := h.do(t, http.MethodGet, "/api/v1/replays/"+id, adminKey, nil)
+	replay := decode[obj](t, http.StatusOK, st, body)
+	require.Equal(t, float64(n), replay["enqueued"])
+	require.Equal(t, "finished", replay["status"])
+	require.Equal(t, "admin", replay["created_by"])
 }

@@ -364,8 +364,11 @@ type windowBody struct {
 	Until string `json:"until"`
 }
 
+// enqueuedJSON answers a resend or recover: how many deliveries went back
+// on the queue, and the replay that records it.
 type enqueuedJSON struct {
-	Enqueued int `json:"enqueued"`
+	Enqueued int       `json:"enqueued"`
+	ReplayID uuid.UUID `json:"replay_id"`
 }
 
 func (s *server) recoverEndpoint(c echo.Context) error {
@@ -393,12 +396,12 @@ func (s *server) recoverEndpoint(c echo.Context) error {
 			return fieldErr("until", "must be after since")
 		}
 	}
-	n, err := s.svc.Recover(c.Request().Context(), e.TenantID, e.ID, since, until)
+	r, err := s.svc.Recover(c.Request().Context(), who(c).Name, e.TenantID, e.ID, since, until)
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound(err, "endpoint %s", e.ID)
 	}
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusAccepted, enqueuedJSON{Enqueued: n})
+	return c.JSON(http.StatusAccepted, enqueuedJSON{Enqueued: r.Enqueued, ReplayID: r.ID})
 }

@@ -214,7 +214,7 @@ func (s *server) resend(c echo.Context) error {
 			return err
 		}
 	}
-	n, err := s.svc.Resend(c.Request().Context(), c.Param("tenant"), id, endpoint)
+	r, err := s.svc.Resend(c.Request().Context(), who(c).Name, c.Param("tenant"), id, endpoint)
 	if errors.Is(err, store.ErrNotFound) {
 		if endpoint != uuid.Nil {
 			return problem(http.StatusNotFound, fmt.Sprintf("message %s or endpoint %s not found", id, endpoint))
@@ -224,5 +224,5 @@ func (s *server) resend(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusAccepted, enqueuedJSON{Enqueued: n})
+	return c.JSON(http.StatusAccepted, enqueuedJSON{Enqueued: r.Enqueued, ReplayID: r.ID})
 }

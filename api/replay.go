@@ -93,7 +93,7 @@ func (s *server) createReplay(c echo.Context) error {
 		}
 		return c.JSON(http.StatusOK, dryRunJSON{Matched: n, DryRun: true})
 	}
-	r, err := s.svc.StartReplay(ctx, "api:"+who(c).Name, f)
+	r, err := s.svc.StartReplay(ctx, who(c).Name, f)
 	if err != nil {
 		return err
 	}
@@ -110,4 +110,16 @@ func (s *server) getReplay(c echo.Context) error {
 		return notFound(err, "replay %s", id)
 	}
 	return c.JSON(http.StatusOK, toReplay(r))
+}
+
+func (s *server) listReplays(c echo.Context) error {
+	p, err := page(c)
+	if err != nil {
+		return err
+	}
+	rows, next, err := s.st.ListReplays(c.Request().Context(), p)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, listOf(rows, next, toReplay))
 }

@@ -120,6 +120,7 @@ func New(cfg Config) http.Handler {
 	t.POST("/messages/:message/resend", s.resend)
 
 	v1.POST("/replays", s.createReplay, adminOnly)
+	v1.GET("/replays", s.listReplays, adminOnly)
 	v1.GET("/replays/:replay", s.getReplay, adminOnly)
 
 	// The customer portal: links, sessions and what its pages need.

@@ -345,18 +345,20 @@ func TestResendAndRecover(t *testing.T) {
 	f.waitStatus(t, tn.ID, m.ID, ep.ID, store.DeliveryFailed)
 
 	// A manual re-send that fails again stays failed, with one more attempt.
-	n, err := f.svc.Resend(ctx, tn.ID, m.ID, uuid.Nil)
+	r, err := f.svc.Resend(ctx, "test:resend", tn.ID, m.ID, uuid.Nil)
 	require.NoError(t, err)
-	require.Equal(t, 1, n)
+	require.Equal(t, 1, r.Enqueued)
+	require.Equal(t, store.ReplayFinished, r.Status)
 	require.Eventually(t, func() bool { return len(f.attempts(t, tn.ID, m.ID)) == 2 }, 10*time.Second, 10*time.Millisecond)
 	f.waitStatus(t, tn.ID, m.ID, ep.ID, store.DeliveryFailed)
 
 	mu.Lock()
 	code = 200
 	mu.Unlock()
-	n, err = f.svc.Recover(ctx, tn.ID, ep.ID, time.Now().Add(-time.Hour), time.Time{})
+	r, err = f.svc.Recover(ctx, "test:recover", tn.ID, ep.ID, time.Now().Add(-time.Hour), time.Time{})
 	require.NoError(t, err)
-	require.Equal(t, 1, n)
+	require.Equal(t, 1, r.Enqueued)
+	require.Equal(t, 1, r.Matched)
 	f.waitStatus(t, tn.ID, m.ID, ep.ID, store.DeliverySucceeded)
 	as := f.attempts(t, tn.ID, m.ID)
 	require.Len(t, as, 3)
@@ -365,6 +367,17 @@ func TestResendAndRecover(t *testing.T) {
 
 	// Another tenant cannot resend it.
 	other := storetest.Tenant(t, f.st, nil)
-	_, err = f.svc.Resend(ctx, other.ID, m.ID, uuid.Nil)
+	_, err = f.svc.Resend(ctx, "test", other.ID, m.ID, uuid.Nil)
 	require.ErrorIs(t, err, store.ErrNotFound)
+
+	// Both re-sends are on the record: who, the filter, how many; and their
+	// attempts count as done.
+	list, _, err := f.st.ListReplays(ctx, store.Page{Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, list, 2)
+	require.Equal(t, "test:recover", list[0].CreatedBy)
+	require.Contains(t, string(list[0].Filter), ep.ID.String())
+	require.Equal(t, "test:resend", list[1].CreatedBy)
+	require.Contains(t, string(list[1].Filter), m.ID.String())
+	require.Equal(t, 1, list[1].Done)
 }

@@ -184,11 +184,11 @@ func (s *Service) enqueue(ctx context.Context, tx pgx.Tx, ds []store.Delivery, t
 }
 
 // Resend re-sends a message to all its endpoints, or to one when endpoint is
-// not uuid.Nil, as manual attempts with the same webhook-id. It returns how
-// many deliveries were enqueued; ErrNotFound when the message (or the
-// endpoint's delivery of it) does not exist.
-func (s *Service) Resend(ctx context.Context, tenant string, message, endpoint uuid.UUID) (int, error) {
-	var n int
+// not uuid.Nil, as manual attempts with the same webhook-id, and records the
+// re-send as a finished replay by `by`. ErrNotFound when the message (or the
+// endpoint) does not exist.
+func (s *Service) Resend(ctx context.Context, by, tenant string, message, endpoint uuid.UUID) (store.Replay, error) {
+	var out store.Replay
 	err := s.store.InTx(ctx, func(tx pgx.Tx) error {
 		st := s.store.WithTx(tx)
 		if _, err := st.GetMessage(ctx, tenant, message); err != nil {
@@ -204,43 +204,76 @@ func (s *Service) Resend(ctx context.Context, tenant string, message, endpoint u
 				ids = append(ids, d.ID)
 			}
 		}
+		var resend []store.Delivery
 		if endpoint != uuid.Nil && len(ids) == 0 {
 			// The endpoint never got this message: send it now, if it exists.
 			if _, err := st.GetEndpoint(ctx, tenant, endpoint); err != nil {
 				return err
 			}
-			created, err := st.InsertDeliveries(ctx, tenant, message, []uuid.UUID{endpoint})
-			if err != nil {
+			if resend, err = st.InsertDeliveries(ctx, tenant, message, []uuid.UUID{endpoint}); err != nil {
 				return err
 			}
-			n = len(created)
-			return s.enqueue(ctx, tx, created, store.TriggerManual, uuid.Nil)
-		}
-		reset, err := st.ResetDeliveries(ctx, tenant, ids)
-		if err != nil {
+		} else if resend, err = st.ResetDeliveries(ctx, tenant, ids); err != nil {
 			return err
 		}
-		n = len(reset)
-		return s.enqueue(ctx, tx, reset, store.TriggerManual, uuid.Nil)
+		f := store.DeliveryFilter{TenantID: tenant, MessageID: message, EndpointID: endpoint}
+		if out, err = s.recordReplay(ctx, st, by, f, len(resend)); err != nil {
+			return err
+		}
+		if err := s.enqueue(ctx, tx, resend, store.TriggerManual, out.ID); err != nil {
+			return err
+		}
+		return s.finishReplay(ctx, st, &out, len(resend))
 	})
 	if err != nil {
-		return 0, fmt.Errorf("resend %s: %w", message, err)
+		return store.Replay{}, fmt.Errorf("resend %s: %w", message, err)
 	}
-	return n, nil
+	return out, nil
 }
 
 // Recover re-sends every failed delivery of one endpoint created in
-// [since, until) (until zero = now). It returns how many were enqueued.
-func (s *Service) Recover(ctx context.Context, tenant string, endpoint uuid.UUID, since, until time.Time) (int, error) {
+// [since, until) (until zero = now), and records it as a replay by `by`.
+func (s *Service) Recover(ctx context.Context, by, tenant string, endpoint uuid.UUID, since, until time.Time) (store.Replay, error) {
 	if _, err := s.store.GetEndpoint(ctx, tenant, endpoint); err != nil {
-		return 0, fmt.Errorf("recover: %w", err)
+		return store.Replay{}, fmt.Errorf("recover: %w", err)
 	}
 	f := store.DeliveryFilter{TenantID: tenant, EndpointID: endpoint, Status: store.DeliveryFailed, Since: since, Until: until}
-	n, err := s.replayBatches(ctx, f, uuid.Nil)
+	matched, err := s.store.CountDeliveries(ctx, f)
 	if err != nil {
-		return n, fmt.Errorf("recover: %w", err)
+		return store.Replay{}, fmt.Errorf("recover: %w", err)
 	}
-	return n, nil
+	r, err := s.recordReplay(ctx, s.store, by, f, matched)
+	if err != nil {
+		return store.Replay{}, fmt.Errorf("recover: %w", err)
+	}
+	n, err := s.replayBatches(ctx, f, r.ID)
+	if err != nil {
+		return store.Replay{}, fmt.Errorf("recover: %w", err)
+	}
+	if err := s.finishReplay(ctx, s.store, &r, 0); err != nil {
+		return store.Replay{}, fmt.Errorf("recover: %w", err)
+	}
+	r.Enqueued = n
+	return r, nil
+}
+
+// recordReplay records a re-send by `by` of the deliveries matching f.
+func (s *Service) recordReplay(ctx context.Context, st *store.Store, by string, f store.DeliveryFilter, matched int) (store.Replay, error) {
+	filterJSON, err := json.Marshal(encodeFilter(f))
+	if err != nil {
+		return store.Replay{}, err
+	}
+	return st.CreateReplay(ctx, store.Replay{CreatedBy: by, Filter: filterJSON, Matched: matched})
+}
+
+// finishReplay adds enqueued to r's count and marks it finished.
+func (s *Service) finishReplay(ctx context.Context, st *store.Store, r *store.Replay, enqueued int) error {
+	if err := st.AddReplayEnqueued(ctx, r.ID, enqueued, true); err != nil {
+		return err
+	}
+	r.Enqueued += enqueued
+	r.Status = store.ReplayFinished
+	return nil
 }
 
 // replayBatchSize is how many deliveries one replay transaction re-sends.
@@ -324,6 +357,7 @@ func (s *Service) StartReplay(ctx context.Context, createdBy string, f ReplayFil
 // filterJSON is how a replay's filter is kept on the replay row.
 type filterJSON struct {
 	TenantID   string     `json:"tenant_id,omitempty"`
+	MessageID  *uuid.UUID `json:"message_id,omitempty"`
 	EndpointID *uuid.UUID `json:"endpoint_id,omitempty"`
 	EventType  string     `json:"event_type,omitempty"`
 	Status     string     `json:"status,omitempty"`
@@ -333,6 +367,9 @@ type filterJSON struct {
 
 func encodeFilter(f ReplayFilter) filterJSON {
 	out := filterJSON{TenantID: f.TenantID, EventType: f.EventType, Status: f.Status}
+	if f.MessageID != uuid.Nil {
+		out.MessageID = &f.MessageID
+	}
 	if f.EndpointID != uuid.Nil {
 		out.EndpointID = &f.EndpointID
 	}
@@ -352,6 +389,9 @@ func DecodeFilter(b []byte) (ReplayFilter, error) {
 		return ReplayFilter{}, fmt.Errorf("decode replay filter: %w", err)
 	}
 	f := ReplayFilter{TenantID: j.TenantID, EventType: j.EventType, Status: j.Status}
+	if j.MessageID != nil {
+		f.MessageID = *j.MessageID
+	}
 	if j.EndpointID != nil {
 		f.EndpointID = *j.EndpointID
 	}

@@ -94,6 +94,7 @@ func (s *Store) ResetDeliveries(ctx context.Context, tenant string, ids []uuid.U
 // fields do not filter; Since/Until bound the delivery's creation time.
 type DeliveryFilter struct {
 	TenantID   string
+	MessageID  uuid.UUID
 	EndpointID uuid.UUID
 	EventType  string
 	Status     string
@@ -102,9 +103,12 @@ type DeliveryFilter struct {
 }
 
 func (f DeliveryFilter) where(first int) (string, []any) {
-	var endpoint *uuid.UUID
+	var endpoint, message *uuid.UUID
 	if f.EndpointID != uuid.Nil {
 		endpoint = &f.EndpointID
+	}
+	if f.MessageID != uuid.Nil {
+		message = &f.MessageID
 	}
 	var since, until *time.Time
 	// Ids are UUIDv7, ordered by creation time: a lower bound on the id
@@ -125,8 +129,9 @@ func (f DeliveryFilter) where(first int) (string, []any) {
 		AND (` + n(3) + ` = '' OR d.status = ` + n(3) + `)
 		AND (` + n(4) + `::timestamptz IS NULL OR d.created_at >= ` + n(4) + `)
 		AND (` + n(5) + `::timestamptz IS NULL OR d.created_at < ` + n(5) + `)
-		AND d.id >= ` + n(6)
-	return where, []any{f.TenantID, endpoint, f.EventType, f.Status, since, until, minID}
+		AND d.id >= ` + n(6) + `
+		AND (` + n(7) + `::uuid IS NULL OR d.message_id = ` + n(7) + `)`
+	return where, []any{f.TenantID, endpoint, f.EventType, f.Status, since, until, minID, message}
 }
 
 // minV7 is the smallest UUIDv7 of the millisecond t.

@@ -70,3 +70,22 @@ func (s *Store) AddReplayEnqueued(ctx context.Context, id uuid.UUID, n int, fini
 	}
 	return nil
 }
+
+// ListReplays lists replays (bulk, recover and resend) newest first.
+func (s *Store) ListReplays(ctx context.Context, p Page) ([]Replay, string, error) {
+	after, err := decodeIDCursor(p.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	rows, err := s.db.Query(ctx, `SELECT `+replayCols+` FROM replays r
+		WHERE ($1::uuid IS NULL OR id < $1) ORDER BY id DESC LIMIT $2`, after, p.Limit+1)
+	if err != nil {
+		return nil, "", fmt.Errorf("list replays: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Replay, error) { return scanReplay(r) })
+	if err != nil {
+		return nil, "", fmt.Errorf("list replays: %w", err)
+	}
+	list, next := pageOf(list, p.Limit, func(r Replay) string { return r.ID.String() })
+	return list, next, nil
+}

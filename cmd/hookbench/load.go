@@ -224,7 +224,7 @@ func (s *loadState) do(ctx context.Context, seq int, at time.Time, lat []time.Du
 		s.firstErr = err
 	}
 	s.mu.Unlock()
-	if s.consecutive.Add(1) == maxConsecutiveErrors {
+	if s.consecutive.Add(1) >= maxConsecutiveErrors { // every worker past it cancels: the first may be descheduled
 		s.cancel(fmt.Errorf("%d publishes failed in a row, the last: %w", maxConsecutiveErrors, err))
 	}
 	return lat

@@ -145,10 +145,12 @@ again. Ctrl-C stops hookd and its Postgres. Deliveries may go to loopback
 	if err := svc.Start(context.WithoutCancel(ctx)); err != nil {
 		return err
 	}
+	// The banner goes out before serving starts, so that whoever sees hookd
+	// answer has the banner already; the socket is bound, so an early
+	// connection just waits in the backlog.
+	printBanner(a.stdout, base, adminKey, keyFrom, dir, dbDesc, link)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-
-	printBanner(a.stdout, base, adminKey, keyFrom, dir, dbDesc, link)
 
 	var pgDone <-chan struct{}
 	if cluster != nil {

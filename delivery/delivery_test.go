@@ -381,3 +381,42 @@ func TestResendAndRecover(t *testing.T) {
 	require.Contains(t, string(list[1].Filter), m.ID.String())
 	require.Equal(t, 1, list[1].Done)
 }
+
+func TestResendDoesNotCancelOwedRetries(t *testing.T) {
+	t.Parallel()
+	f := setup(t, delivery.Config{Schedule: delivery.Schedule{1500 * time.Millisecond}})
+	var mu sync.Mutex
+	healthy := false
+	rc := newReceiver(t, func(int, *http.Request) (int, http.Header, string) {
+		mu.Lock()
+		defer mu.Unlock()
+		if healthy {
+			return 200, nil, ""
+		}
+		return 500, nil, "down"
+	})
+	tn := storetest.Tenant(t, f.st, nil)
+	ep := storetest.Endpoint(t, f.st, tn.ID, &storetest.EndpointOpts{URL: rc.srv.URL})
+	ctx := context.Background()
+	m := f.publish(t, tn.ID, "a", `{}`)
+	require.Eventually(t, func() bool { return len(f.attempts(t, tn.ID, m.ID)) == 1 }, 10*time.Second, 10*time.Millisecond)
+
+	// While the retry waits, a manual re-send fails too: the delivery is
+	// still pending, its retry still owed.
+	_, err := f.svc.Resend(ctx, "test", tn.ID, m.ID, uuid.Nil)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return len(f.attempts(t, tn.ID, m.ID)) == 2 }, 10*time.Second, 10*time.Millisecond)
+	ds, err := f.st.MessageDeliveries(ctx, tn.ID, m.ID)
+	require.NoError(t, err)
+	require.Equal(t, store.DeliveryPending, ds[0].Status)
+	require.NotNil(t, ds[0].NextAttemptAt)
+
+	mu.Lock()
+	healthy = true
+	mu.Unlock()
+	d := f.waitStatus(t, tn.ID, m.ID, ep.ID, store.DeliverySucceeded)
+	require.Equal(t, 3, d.Attempts, "scheduled, manual, then the owed retry")
+	as := f.attempts(t, tn.ID, m.ID)
+	require.Equal(t, store.TriggerScheduled, as[0].Trigger)
+	require.Equal(t, store.TriggerManual, as[1].Trigger)
+}

@@ -198,6 +198,12 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		next := time.Now().Add(dec.wait)
 		rec.NextAttemptAt = &next
 	}
+	owed := retryOwed(trigger, dec, res, d.NextAttemptAt, started)
+	if owed {
+		// A failed manual try of a delivery that is still retrying: its
+		// scheduled job comes at the time it was given.
+		rec.Status, rec.NextAttemptAt = store.DeliveryPending, d.NextAttemptAt
+	}
 
 	if _, err := s.recorder.Do(ctx, rec); err != nil {
 		return fmt.Errorf("record attempt of %s: %w", d.ID, err)
@@ -209,10 +215,24 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 			return err
 		}
 	}
-	if dec.status == store.DeliveryPending {
+	if dec.status == store.DeliveryPending && !owed {
 		return river.JobSnooze(dec.wait)
 	}
 	return nil
+}
+
+// retryOwed tells whether a failed manual attempt leaves its delivery
+// pending: when a scheduled retry was still due after the manual try began,
+// and nothing in the answer stops retrying altogether.
+func retryOwed(trigger string, dec decision, res Result, scheduled *time.Time, started time.Time) bool {
+	if trigger != store.TriggerManual || dec.status != store.DeliveryFailed || dec.disable != "" {
+		return false
+	}
+	if scheduled == nil || !scheduled.After(started) || res.ErrorClass == ClassBlocked || res.ErrorClass == ClassGone {
+		return false
+	}
+	_, abort := receiverAsks(res.ResponseHeaders)
+	return !abort
 }
 
 // redacted copies request headers for the attempt log without the

@@ -78,7 +78,10 @@ func (s *Store) MessageDeliveries(ctx context.Context, tenant string, message uu
 // ResetDeliveries makes deliveries pending again for a manual re-send and
 // returns them. Ids of other tenants are ignored.
 func (s *Store) ResetDeliveries(ctx context.Context, tenant string, ids []uuid.UUID) ([]Delivery, error) {
-	rows, err := s.db.Query(ctx, `UPDATE deliveries SET status = 'pending', next_attempt_at = now(), updated_at = now()
+	// A delivery still retrying keeps its next scheduled attempt: a manual
+	// re-send comes on top of the retries it is owed, not instead of them.
+	rows, err := s.db.Query(ctx, `UPDATE deliveries SET status = 'pending',
+		next_attempt_at = CASE WHEN status = 'pending' THEN next_attempt_at ELSE now() END, updated_at = now()
 		WHERE ($1 = '' OR tenant_id = $1) AND id = ANY($2) RETURNING `+deliveryCols, tenant, ids)
 	if err != nil {
 		return nil, fmt.Errorf("reset deliveries: %w", err)

@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # hookd in a container: `docker compose up` (see docker-compose.yml), or
-#   docker build -t hookd . && docker run -e DATABASE_URL=... -e HOOKD_ADMIN_KEY=... -p 8080:8080 hookd
+#   docker build -t hookd . && docker run -e DATABASE_URL=... -e HOOKD_ADMIN_KEY=... -e HOOKD_SECRET_KEY=... -p 8080:8080 hookd
 
 FROM golang:1.26 AS build
 WORKDIR /src

@@ -214,6 +214,10 @@ func startDev(t *testing.T, bin, dataDir string) *devProcess {
 		if err == nil {
 			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
+				// The banner is written before hookd serves, but it reaches
+				// us through a pipe that exec copies in a goroutine.
+				require.Eventually(t, func() bool { return strings.Contains(p.out.String(), "Press Ctrl-C to stop.") },
+					10*time.Second, 10*time.Millisecond, "the banner never came:\n%s", p.out.String())
 				return p
 			}
 		}

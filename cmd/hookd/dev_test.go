@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -22,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hookd/hookd/store/localpg"
+	"github.com/hookd/hookd/store/storetest"
 )
 
 const testAdminKey = "hk_admin_dev_test_key"
@@ -134,14 +136,41 @@ func TestDev(t *testing.T) {
 }
 
 // buildHookd builds this command into a temporary directory.
+// binDir holds the hookd binary built once for this test run.
+var (
+	binDir    string
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "hookd-test-bin-")
+	if err != nil {
+		panic(err)
+	}
+	binDir = dir
+	code := storetest.Run(m)
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// buildHookd builds hookd once per test run and returns the binary's path.
 func buildHookd(t *testing.T) string {
 	t.Helper()
-	goBin, err := exec.LookPath("go")
-	require.NoError(t, err, "the go command is needed to build hookd")
-	bin := filepath.Join(t.TempDir(), "hookd")
-	out, err := exec.Command(goBin, "build", "-o", bin, ".").CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
-	return bin
+	buildOnce.Do(func() {
+		goBin, err := exec.LookPath("go")
+		if err != nil {
+			buildErr = fmt.Errorf("the go command is needed to build hookd: %w", err)
+			return
+		}
+		builtBin = filepath.Join(binDir, "hookd")
+		if out, err := exec.Command(goBin, "build", "-o", builtBin, ".").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %w: %s", err, out)
+		}
+	})
+	require.NoError(t, buildErr)
+	return builtBin
 }
 
 // devEnv is the test's environment for hookd dev: no DATABASE_URL (so it

@@ -11,8 +11,6 @@ import (
 	"github.com/hookd/hookd/store/storetest"
 )
 
-func TestMain(m *testing.M) { storetest.Main(m) }
-
 func TestRotateSecretKeyCommand(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

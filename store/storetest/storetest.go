@@ -38,6 +38,12 @@ var (
 // Main runs a package's tests and stops the throwaway cluster afterwards.
 // Call it from TestMain.
 func Main(m *testing.M) {
+	os.Exit(Run(m))
+}
+
+// Run is Main for a TestMain that has more to clean up: it runs the tests,
+// stops the throwaway cluster and returns the exit code.
+func Run(m *testing.M) int {
 	code := m.Run()
 	if sharedPool != nil {
 		sharedPool.Close()
@@ -49,7 +55,7 @@ func Main(m *testing.M) {
 	if tmpDir != "" {
 		_ = os.RemoveAll(tmpDir)
 	}
-	os.Exit(code)
+	return code
 }
 
 func setup() error {

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -128,4 +129,31 @@ func TestMetricsCountErrorsByTheirStatus(t *testing.T) {
 	_, _, raw := h.do(t, http.MethodGet, "/metrics", "", nil)
 	require.Contains(t, string(raw), `hookd_http_request_duration_seconds_count{method="POST",route="/api/v1/tenants/:tenant/messages",status="413"} 1`)
 	require.NotContains(t, string(raw), `route="/api/v1/tenants/:tenant/messages",status="200"`)
+}
+
+func TestWrongMethodIs405(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+
+	// Sent around the harness: the document rightly has no such operation.
+	for _, tc := range []struct {
+		method, path, allow string
+		status              int
+	}{
+		{http.MethodPatch, "/api/v1/tenants/acme", "GET, PUT, DELETE", http.StatusMethodNotAllowed},
+		{http.MethodPost, "/api/v1/replays/0190a0b0-0000-7000-8000-000000000000", "GET", http.StatusMethodNotAllowed},
+		{http.MethodGet, "/api/v1/no-such-thing", "", http.StatusNotFound},
+		{http.MethodGet, "/api/elsewhere", "", http.StatusNotFound},
+	} {
+		req, err := http.NewRequest(tc.method, h.url+tc.path, nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+adminKey)
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		require.Equal(t, tc.status, res.StatusCode, "%s %s: %s", tc.method, tc.path, body)
+		require.Equal(t, "application/problem+json", res.Header.Get("Content-Type"))
+		require.Equal(t, tc.allow, res.Header.Get("Allow"))
+	}
 }

@@ -63,6 +63,11 @@ func (s *server) handleError(err error, c echo.Context) {
 		}
 		if he.Code == http.StatusNotFound {
 			p.Detail = "no such route: " + c.Request().Method + " " + c.Request().URL.Path
+			if allow := s.allowedMethods(c.Request().URL.Path); len(allow) > 0 {
+				p = problem(http.StatusMethodNotAllowed, fmt.Sprintf("%s is not allowed on %s; use %s",
+					c.Request().Method, c.Request().URL.Path, strings.Join(allow, ", ")))
+				c.Response().Header().Set("Allow", strings.Join(allow, ", "))
+			}
 		}
 		if he.Code == http.StatusMethodNotAllowed {
 			p.Detail = "method " + c.Request().Method + " is not allowed on " + c.Request().URL.Path

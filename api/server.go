@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -59,6 +60,7 @@ type server struct {
 	keys    *keyCache
 	schemas sync.Map // event type name -> *compiledSchema
 	metrics *metrics
+	echo    *echo.Echo
 }
 
 // New returns the HTTP handler of the whole API (and the web pages).
@@ -74,6 +76,7 @@ func New(cfg Config) http.Handler {
 	s.metrics = newMetrics(cfg.Registry)
 
 	e := echo.New()
+	s.echo = e
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.Recover())
@@ -136,8 +139,27 @@ func New(cfg Config) http.Handler {
 	if web == nil {
 		web = placeholder{}
 	}
+	e.RouteNotFound("/api/*", noRoute)
 	e.Any("/*", echo.WrapHandler(web))
 	return e
+}
+
+// noRoute answers a path under /api/ that no route takes, so that it gets
+// a problem+json 404 rather than the web pages' own.
+func noRoute(c echo.Context) error { return echo.ErrNotFound }
+
+// allowedMethods lists the methods that have a route for path, for a 405's
+// Allow header. Catch-all routes (ending in *) do not count.
+func (s *server) allowedMethods(path string) []string {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := s.echo.NewContext(nil, nil)
+		s.echo.Router().Find(m, path, probe)
+		if p := probe.Path(); p != "" && !strings.HasSuffix(p, "*") {
+			allow = append(allow, m)
+		}
+	}
+	return allow
 }
 
 func (s *server) healthz(c echo.Context) error {

@@ -205,16 +205,7 @@ func TestRetriesOnScheduleThenSucceeds(t *testing.T) {
 func TestFailsAfterScheduleThenReplays(t *testing.T) {
 	t.Parallel()
 	f := setup(t, delivery.Config{Schedule: delivery.Schedule{50 * time.Millisecond, 50 * time.Millisecond}})
-	var mu sync.Mutex
-	healthy := false
-	rc := newReceiver(t, func(int, *http.Request) (int, http.Header, string) {
-		mu.Lock()
-		defer mu.Unlock()
-		if healthy {
-			return 200, nil, ""
-		}
-		return 503, nil, "down"
-	})
+	rc, setHealthy := downReceiver(t, 503)
 	tn := storetest.Tenant(t, f.st, nil)
 	ep := storetest.Endpoint(t, f.st, tn.ID, &storetest.EndpointOpts{URL: rc.srv.URL})
 	m1 := f.publish(t, tn.ID, "a.b", `{"n":1}`)
@@ -229,9 +220,7 @@ func TestFailsAfterScheduleThenReplays(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 2, n)
 
-	mu.Lock()
-	healthy = true
-	mu.Unlock()
+	setHealthy()
 	r, err := f.svc.StartReplay(ctx, "test", filter)
 	require.NoError(t, err)
 	require.Equal(t, 2, r.Matched)
@@ -385,16 +374,7 @@ func TestResendAndRecover(t *testing.T) {
 func TestResendDoesNotCancelOwedRetries(t *testing.T) {
 	t.Parallel()
 	f := setup(t, delivery.Config{Schedule: delivery.Schedule{1500 * time.Millisecond}})
-	var mu sync.Mutex
-	healthy := false
-	rc := newReceiver(t, func(int, *http.Request) (int, http.Header, string) {
-		mu.Lock()
-		defer mu.Unlock()
-		if healthy {
-			return 200, nil, ""
-		}
-		return 500, nil, "down"
-	})
+	rc, setHealthy := downReceiver(t, 500)
 	tn := storetest.Tenant(t, f.st, nil)
 	ep := storetest.Endpoint(t, f.st, tn.ID, &storetest.EndpointOpts{URL: rc.srv.URL})
 	ctx := context.Background()
@@ -411,12 +391,29 @@ func TestResendDoesNotCancelOwedRetries(t *testing.T) {
 	require.Equal(t, store.DeliveryPending, ds[0].Status)
 	require.NotNil(t, ds[0].NextAttemptAt)
 
-	mu.Lock()
-	healthy = true
-	mu.Unlock()
+	setHealthy()
 	d := f.waitStatus(t, tn.ID, m.ID, ep.ID, store.DeliverySucceeded)
 	require.Equal(t, 3, d.Attempts, "scheduled, manual, then the owed retry")
 	as := f.attempts(t, tn.ID, m.ID)
 	require.Equal(t, store.TriggerScheduled, as[0].Trigger)
 	require.Equal(t, store.TriggerManual, as[1].Trigger)
+}
+
+// downReceiver answers code until setHealthy is called, then 200.
+func downReceiver(t *testing.T, code int) (rc *receiver, setHealthy func()) {
+	var mu sync.Mutex
+	healthy := false
+	rc = newReceiver(t, func(int, *http.Request) (int, http.Header, string) {
+		mu.Lock()
+		defer mu.Unlock()
+		if healthy {
+			return 200, nil, ""
+		}
+		return code, nil, "down"
+	})
+	return rc, func() {
+		mu.Lock()
+		healthy = true
+		mu.Unlock()
+	}
 }

@@ -206,12 +206,29 @@ type devProcess struct {
 	err  error // set before done is closed
 }
 
-// startDev starts hookd dev on dataDir and waits until it is ready.
+// startDev starts hookd dev on dataDir and waits until it is ready and has
+// printed its banner.
 func startDev(t *testing.T, bin, dataDir string) *devProcess {
 	t.Helper()
+	p := startHookd(t, bin, devEnv(), func(addr string) []string {
+		return []string{"dev", "--addr", addr, "--data-dir", dataDir}
+	})
+	// The banner is written before hookd serves, but it reaches us through
+	// a pipe that exec copies in a goroutine.
+	require.Eventually(t, func() bool { return strings.Contains(p.out.String(), "Press Ctrl-C to stop.") },
+		10*time.Second, 10*time.Millisecond, "the banner never came:\n%s", p.out.String())
+	return p
+}
+
+// startHookd runs bin with the arguments args gives for a free loopback
+// address, and waits until it answers /readyz. At the test's end it is
+// stopped as Ctrl-C does (so that a private Postgres is down before its
+// temporary data dir goes), and killed only if that hangs.
+func startHookd(t *testing.T, bin string, env []string, args func(addr string) []string) *devProcess {
+	t.Helper()
 	p := &devProcess{addr: freeAddr(t), out: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(bin, "dev", "--addr", p.addr, "--data-dir", dataDir)
-	p.cmd.Env = devEnv()
+	p.cmd = exec.Command(bin, args(p.addr)...)
+	p.cmd.Env = env
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	require.NoError(t, p.cmd.Start())
 	go func() {
@@ -219,8 +236,6 @@ func startDev(t *testing.T, bin, dataDir string) *devProcess {
 		close(p.done)
 	}()
 	t.Cleanup(func() {
-		// Stop it as Ctrl-C does, so that its Postgres is down before the
-		// temporary data dir is removed; kill it only if that hangs.
 		select {
 		case <-p.done:
 		default:
@@ -233,30 +248,25 @@ func startDev(t *testing.T, bin, dataDir string) *devProcess {
 			}
 		}
 		if t.Failed() {
-			t.Logf("hookd dev on %s said:\n%s", p.addr, p.out.String())
+			t.Logf("%s on %s said:\n%s", strings.Join(p.cmd.Args, " "), p.addr, p.out.String())
 		}
 	})
 
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		resp, err := http.Get("http://" + p.addr + "/readyz")
-		if err == nil {
+		if resp, err := http.Get("http://" + p.addr + "/readyz"); err == nil {
 			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				// The banner is written before hookd serves, but it reaches
-				// us through a pipe that exec copies in a goroutine.
-				require.Eventually(t, func() bool { return strings.Contains(p.out.String(), "Press Ctrl-C to stop.") },
-					10*time.Second, 10*time.Millisecond, "the banner never came:\n%s", p.out.String())
 				return p
 			}
 		}
 		select {
 		case <-p.done:
-			t.Fatalf("hookd dev exited before it was ready (%v):\n%s", p.err, p.out.String())
-		case <-time.After(200 * time.Millisecond):
+			t.Fatalf("%s exited before it was ready (%v):\n%s", strings.Join(p.cmd.Args, " "), p.err, p.out.String())
+		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("hookd dev not ready within 2 minutes:\n%s", p.out.String())
+			t.Fatalf("%s not ready within 2 minutes:\n%s", strings.Join(p.cmd.Args, " "), p.out.String())
 		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
 	"syscall"
 	"testing"
 	"time"
@@ -85,38 +84,7 @@ func TestServeRoles(t *testing.T) {
 // startServe starts `hookd serve --role role` and waits until it is ready.
 func startServe(t *testing.T, bin string, env []string, role string) *devProcess {
 	t.Helper()
-	p := &devProcess{addr: freeAddr(t), out: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(bin, "serve", "--role", role, "--addr", p.addr)
-	p.cmd.Env = env
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	require.NoError(t, p.cmd.Start())
-	go func() {
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
+	return startHookd(t, bin, env, func(addr string) []string {
+		return []string{"serve", "--role", role, "--addr", addr}
 	})
-	deadline := time.Now().Add(time.Minute)
-	for {
-		if resp, err := http.Get("http://" + p.addr + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return p
-			}
-		}
-		select {
-		case <-p.done:
-			t.Fatalf("hookd serve --role %s exited (%v):\n%s", role, p.err, p.out.String())
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("hookd serve --role %s never ready:\n%s", role, p.out.String())
-		}
-	}
 }

@@ -11,6 +11,8 @@ const (
 	QueueFanout  = "fanout"
 	QueueDeliver = "deliver"
 	QueueReplay  = "replay"
+	// QueueMaintenance runs clean-ups, one at a time.
+	QueueMaintenance = "maintenance"
 )
 
 // FanoutArgs asks for one message to be fanned out to its tenant's

@@ -47,6 +47,11 @@ type Config struct {
 	Version string
 	// Logger receives River's and our logs; nil discards.
 	Logger *slog.Logger
+	// Retention is how long messages, deliveries and attempts are kept
+	// (DefaultRetention); negative keeps them forever. A message with a
+	// pending delivery is kept until it is done. It is also the window in
+	// which an idempotency key returns the first message.
+	Retention time.Duration
 	// Registry receives delivery's metrics; nil keeps them unregistered.
 	Registry prometheus.Registerer
 }
@@ -75,6 +80,7 @@ func New(pool *pgxpool.Pool, st *store.Store, cfg Config) (*Service, error) {
 		cfg.InlineFanout = 16
 	}
 	cfg.Workers = cmp.Or(cfg.Workers, 256)
+	cfg.Retention = cmp.Or(cfg.Retention, DefaultRetention)
 	cfg.FetchCooldown = cmp.Or(cfg.FetchCooldown, 2*time.Millisecond)
 	cfg.FetchPollInterval = cmp.Or(cfg.FetchPollInterval, 100*time.Millisecond)
 	if cfg.Logger == nil {
@@ -101,9 +107,16 @@ func New(pool *pgxpool.Pool, st *store.Store, cfg Config) (*Service, error) {
 		river.AddWorker(workers, &replayWorker{s: s})
 		rc.Workers = workers
 		rc.Queues = map[string]river.QueueConfig{
-			QueueFanout:  {MaxWorkers: 16},
-			QueueDeliver: {MaxWorkers: cfg.Workers},
-			QueueReplay:  {MaxWorkers: 2},
+			QueueFanout:      {MaxWorkers: 16},
+			QueueDeliver:     {MaxWorkers: cfg.Workers},
+			QueueReplay:      {MaxWorkers: 2},
+			QueueMaintenance: {MaxWorkers: 1},
+		}
+		river.AddWorker(workers, &retentionWorker{s: s}) // also where retention is off: another node may enqueue it
+		if cfg.Retention > 0 {
+			rc.PeriodicJobs = []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+				func() (river.JobArgs, *river.InsertOpts) { return RetentionArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true})}
 		}
 	}
 	client, err := river.NewClient(riverpgxv5.New(pool), rc)

@@ -58,6 +58,9 @@ type env struct {
 	// SecretKey encrypts signing secrets at rest (HOOKD_SECRET_KEY, base64
 	// of 32 bytes); "" when not set.
 	SecretKey string
+	// Retention is how long messages and attempts are kept
+	// (HOOKD_RETENTION); negative keeps them forever, 0 the default.
+	Retention time.Duration
 	// HTTPSOnly refuses http:// endpoint URLs (HOOKD_HTTPS_ONLY).
 	HTTPSOnly bool
 	// PublicURL is where users reach hookd, for portal links
@@ -123,6 +126,15 @@ func loadEnv(getenv func(string) string, logOut io.Writer) (env, error) {
 		}
 		e.HTTPSOnly = b
 	}
+	if v := strings.TrimSpace(getenv("HOOKD_RETENTION")); v != "" {
+		if v == "0" || v == "forever" {
+			e.Retention = -1
+		} else if d, err := parseDays(v); err != nil || d <= 0 {
+			return env{}, usageErrorf("HOOKD_RETENTION is %q; give a duration like 30d or 720h, or forever", v)
+		} else {
+			e.Retention = d
+		}
+	}
 	e.PublicURL = strings.TrimSpace(getenv("HOOKD_PUBLIC_URL"))
 	if e.PublicURL != "" && !strings.HasPrefix(e.PublicURL, "http://") && !strings.HasPrefix(e.PublicURL, "https://") {
 		return env{}, usageErrorf("HOOKD_PUBLIC_URL is %q; give the URL users reach hookd at, like https://hooks.example.com", e.PublicURL)
@@ -178,6 +190,7 @@ func (e env) deliveryConfig(runWorkers bool) delivery.Config {
 		AllowNetworks: e.AllowNetworks,
 		Workers:       e.Workers,
 		RunWorkers:    runWorkers,
+		Retention:     e.Retention,
 		Version:       Version(),
 		Logger:        e.Logger,
 	}

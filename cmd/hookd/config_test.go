@@ -29,6 +29,7 @@ func TestLoadEnv(t *testing.T) {
 		"HOOKD_LOG_FORMAT":        "json",
 		"HOOKD_ADMIN_KEY":         " hk_admin_x ",
 		"HOOKD_ALLOW_NETWORKS":    "10.1.0.0/16, fd00::/8",
+		"HOOKD_RETENTION":         "7d",
 	}), io.Discard)
 	require.NoError(t, err)
 	require.Equal(t, []time.Duration{time.Second, 2 * time.Minute}, []time.Duration(e.Schedule))
@@ -38,6 +39,10 @@ func TestLoadEnv(t *testing.T) {
 	require.Equal(t, "hk_admin_x", e.AdminKey)
 	require.Equal(t, []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16"), netip.MustParsePrefix("fd00::/8")}, e.AllowNetworks)
 	require.Equal(t, e.AllowNetworks, e.deliveryConfig(true).AllowNetworks)
+	require.Equal(t, 7*24*time.Hour, e.deliveryConfig(true).Retention)
+	forever, err := loadEnv(mapEnv(map[string]string{"HOOKD_RETENTION": "forever"}), io.Discard)
+	require.NoError(t, err)
+	require.Negative(t, forever.Retention)
 
 	for _, tc := range []struct {
 		name, key, value, want string
@@ -49,6 +54,7 @@ func TestLoadEnv(t *testing.T) {
 		{"networks", "HOOKD_ALLOW_NETWORKS", "10.0.0.0/33", "HOOKD_ALLOW_NETWORKS is not valid"},
 		{"level", "HOOKD_LOG_LEVEL", "loud", "HOOKD_LOG_LEVEL"},
 		{"format", "HOOKD_LOG_FORMAT", "xml", "HOOKD_LOG_FORMAT"},
+		{"retention", "HOOKD_RETENTION", "a month", "HOOKD_RETENTION"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

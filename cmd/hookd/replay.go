@@ -169,19 +169,20 @@ func parseTimeFlag(name, v string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
 		return t, nil
 	}
-	var d time.Duration
-	var err error
-	if days, ok := strings.CutSuffix(v, "d"); ok {
-		var n int
-		n, err = strconv.Atoi(days)
-		d = time.Duration(n) * 24 * time.Hour
-	} else {
-		d, err = time.ParseDuration(v)
-	}
+	d, err := parseDays(v)
 	if err != nil || d <= 0 {
 		return time.Time{}, usageErrorf("--%s is %q; give an RFC 3339 time like 2026-01-02T15:04:05Z or a duration ago like 90m, 24h or 7d", name, v)
 	}
 	return now.Add(-d), nil
+}
+
+// parseDays reads a Go duration, or a whole number of days like 7d.
+func parseDays(v string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		n, err := strconv.Atoi(days)
+		return time.Duration(n) * 24 * time.Hour, err
+	}
+	return time.ParseDuration(v)
 }
 
 // osUser names who runs the command, for the replay's record.

@@ -12,7 +12,8 @@ import (
 
 // TestConsoleInBrowser drives the operator console in chromium: a wrong
 // key and a tenant key are refused, the admin key logs in, a failing
-// endpoint and its failed deliveries are shown with the receiver's answer,
+// endpoint is shown and recovered, failed deliveries are shown with the
+// receiver's answer,
 // a bulk replay is previewed, confirmed and watched until finished once
 // the receiver is fixed, a portal link is minted and the queue renders.
 func TestConsoleInBrowser(t *testing.T) {
@@ -66,6 +67,18 @@ func TestConsoleInBrowser(t *testing.T) {
 	require.Equal(t, 0, eval[int](t, b, `localStorage.length`), "and not beyond it")
 	b.shot(t, "console-03-failing-endpoints")
 
+	// Recover the endpoint's failed deliveries since a day ago: sent again,
+	// and failed again, the receiver being still broken.
+	b.do(t, click(row+` button[data-recover]`))
+	b.wait(t, "the recover dialog", `document.querySelector("dialog #recover-since")?.value`)
+	b.shot(t, "console-03b-recover-dialog")
+	b.do(t, click(`#recover-go`))
+	b.waitText(t, "#toasts", "Sending 3 failed deliveries again.")
+	rc.waitFor(t, 6)
+	for _, m := range messages {
+		waitDeliveryStatus(t, s, acme, m, "failed")
+	}
+
 	// Failed deliveries across tenants, with the receiver's answer inline.
 	b.do(t, click(`a[data-nav="deliveries"]`))
 	b.wait(t, "three failed deliveries", `document.querySelectorAll("#delivery-rows tr[data-delivery]").length === 3`)
@@ -82,14 +95,14 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.do(t, setValue("#r-tenant", acme), click("#replay-preview"))
 	b.waitText(t, "#replay-count", "3 deliveries match")
 	b.shot(t, "console-05-replay-preview")
-	require.Len(t, rc.requests(), 3, "a preview sends nothing")
+	require.Len(t, rc.requests(), 6, "a preview sends nothing")
 	b.do(t, click("#replay-confirm"), click(`dialog button[value="ok"]`))
 	b.waitText(t, "#replay-state", "finished")
 	require.Contains(t, b.text(t, "#replay-progress-label"), "3 of 3")
 	b.wait(t, "a full progress bar", `(b => b.getBoundingClientRect().width >= b.parentElement.getBoundingClientRect().width - 1)(document.querySelector("#replay-bar"))`)
 	b.waitText(t, "#replay-history", "Replay of failed")
 	b.shot(t, "console-06-replay-finished")
-	rc.waitFor(t, 6)
+	rc.waitFor(t, 9)
 	for _, m := range messages {
 		waitDeliveryStatus(t, s, acme, m, "succeeded")
 	}

@@ -126,6 +126,11 @@ func New(cfg Config) http.Handler {
 	v1.GET("/replays", s.listReplays, adminOnly)
 	v1.GET("/replays/:replay", s.getReplay, adminOnly)
 
+	// Across tenants, for the operators' console.
+	v1.GET("/endpoints/failing", s.listFailingEndpoints, adminOnly)
+	v1.GET("/deliveries", s.listDeliveries, adminOnly)
+	v1.GET("/queue", s.getQueue, adminOnly)
+
 	// The customer portal: links, sessions and what its pages need.
 	e.GET("/portal/login", s.portalLogin)
 	v1.GET("/portal/session", s.getPortalSession)

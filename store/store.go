@@ -1,6 +1,7 @@
 // Package store owns hookd's domain types and every SQL statement. It maps
 // rows to types, pgx.ErrNoRows to ErrNotFound and unique violations to
-// ErrConflict; it knows nothing of HTTP or River.
+// ErrConflict; it knows nothing of HTTP, and of River only the two tables it
+// reads to report the queue (queue.go).
 package store
 
 import (

@@ -1,8 +1,10 @@
-// Package web is hookd's browser UI: the customer portal at /portal (plain
-// HTML, CSS and JavaScript modules embedded in the binary, no build step)
-// and placeholders for / and /console. The pages are clients of the public
-// JSON API under /api/v1, authenticated by the portal session cookie; this
-// package serves files only and imports nothing else of hookd's.
+// Package web is hookd's browser UI: the customer portal at /portal and the
+// operator console at /console (plain HTML, CSS and JavaScript modules
+// embedded in the binary, no build step), and a placeholder for /. The
+// pages are clients of the public JSON API under /api/v1, authenticated by
+// the portal session cookie (portal) or an admin key sent as a bearer key
+// (console); this package serves files only and imports nothing else of
+// hookd's.
 package web
 
 import (
@@ -100,11 +102,11 @@ type page struct {
 // Handler serves the web pages:
 //
 //	/                       a placeholder with links
-//	/console                a placeholder for the operator console
+//	/console                the operator console (a single page; it asks for an admin key)
 //	/portal/                the customer portal (a single page)
 //	/portal/expired         "this link has expired" (the API serves it for a spent login link)
 //	/portal/theme.css       the accent colour
-//	/portal/assets/...      the portal's scripts, styles and images
+//	/portal/assets/...      the portal's and the console's scripts, styles and images
 //
 // Anything else is 404. GET /portal/login is the API's, not this handler's.
 func Handler(cfg Config) http.Handler {

@@ -302,6 +302,9 @@ hookd is running at %s  (version %s)
   customer portal of the demo tenant "acme" (single use, valid for an hour):
   %s
 
+  operator console (log in with the admin key):
+  %s/console
+
 Try it from another terminal:
 
   # 1. define an event type
@@ -321,6 +324,6 @@ Try it from another terminal:
     -d '{"event_type":"invoice.paid","payload":{"id":"inv_1"}}'
 
 Press Ctrl-C to stop.
-`, base, Version(), adminKey, keyFrom, dataDir, dbDesc, portalLink,
+`, base, Version(), adminKey, keyFrom, dataDir, dbDesc, portalLink, base,
 		base, auth, base, auth, base, auth, base, auth)
 }

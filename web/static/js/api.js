@@ -1,7 +1,10 @@
-// The portal's client of hookd's public JSON API. The browser sends the
-// session cookie; state-changing requests carry the session's CSRF token.
+// The web pages' client of hookd's public JSON API. The portal's browser
+// sends the session cookie, and its state-changing requests carry the
+// session's CSRF token. The console sends an admin key as a bearer key
+// instead (session.bearer), and no cookie.
 
 export const session = {
+  bearer: "",
   tenantID: "",
   tenantName: "",
   csrf: "",
@@ -28,7 +31,8 @@ export function onSessionEnded(fn) {
 // as JSON. It resolves to the parsed answer (null for 204) or throws ApiError.
 export async function request(method, path, body) {
   const headers = { Accept: "application/json" };
-  if (method !== "GET" && method !== "HEAD") headers["X-CSRF-Token"] = session.csrf;
+  if (session.bearer) headers.Authorization = "Bearer " + session.bearer;
+  else if (method !== "GET" && method !== "HEAD") headers["X-CSRF-Token"] = session.csrf;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let res;
   try {
@@ -36,7 +40,7 @@ export async function request(method, path, body) {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: "same-origin",
+      credentials: session.bearer ? "omit" : "same-origin",
       cache: "no-store",
     });
   } catch (e) {

@@ -237,7 +237,8 @@ function deliveriesTable(m, urls, resend) {
     }))));
 }
 
-function attemptView(a, urls, open) {
+// attemptView shows one attempt: its answer, timings, headers and body.
+export function attemptView(a, urls, open) {
   const headers = Object.entries(a.response_headers || {});
   const tm = a.timings || {};
   return h("details", { class: "attempt", open, dataset: { attempt: a.id } },
@@ -289,7 +290,7 @@ export function recoverForm(endpointID) {
 
 // toLocalInput formats a date for <input type=datetime-local> in the
 // browser's zone.
-function toLocalInput(d) {
+export function toLocalInput(d) {
   const p = (n) => String(n).padStart(2, "0");
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
 }

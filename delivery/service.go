@@ -95,6 +95,10 @@ func New(pool *pgxpool.Pool, st *store.Store, cfg Config) (*Service, error) {
 		FetchCooldown:     cfg.FetchCooldown,
 		FetchPollInterval: cfg.FetchPollInterval,
 		JobTimeout:        2 * time.Minute,
+		// hookd's attempt log is the record of what was sent; River's
+		// completed jobs are only kept long enough to look at, so that
+		// river_job stays small for River's fetches (24 h by default).
+		CompletedJobRetentionPeriod: 10 * time.Minute,
 	}
 	if cfg.Sender.Guard == nil {
 		cfg.Sender.Guard = NewGuard(cfg.AllowNetworks)

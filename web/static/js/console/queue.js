@@ -6,6 +6,9 @@ import { fmtAge, num } from "./common.js";
 
 const EVERY = 3000;
 const STATES = ["available", "running", "scheduled", "retryable", "pending", "completed", "cancelled", "discarded"];
+// The final states are counted over the last minute only (River's table
+// would be too long to count on every refresh).
+const LABELS = { completed: "completed/min", cancelled: "cancelled/min", discarded: "discarded/min" };
 // Counts that need an operator's eye when they are not zero.
 const WATCH = { retryable: "warn", discarded: "bad", cancelled: "warn" };
 
@@ -17,7 +20,7 @@ export async function queuePage(el) {
     h("div", { class: "page-head" },
       h("div", {},
         h("h1", {}, "Queue"),
-        h("p", { class: "sub" }, "River's jobs by queue and state. Available jobs wait for a worker; a growing oldest wait means the workers fall behind.")),
+        h("p", { class: "sub" }, "River's jobs by queue and state; finished jobs over the last minute. Available jobs wait for a worker; a growing oldest wait means the workers fall behind.")),
       h("div", { class: "actions" }, h("span", { class: "live-dot", "aria-hidden": "true" }), updated)),
     stats,
     h("section", { class: "card list-card" }, table));
@@ -50,12 +53,12 @@ function render(q, stats, table) {
     return;
   }
   clear(table, h("div", { class: "table-wrap" }, h("table", { class: "stack-sm data queue" },
-    h("thead", {}, h("tr", {}, h("th", {}, "Queue"), STATES.map((s) => h("th", { class: "num" }, s)), h("th", { class: "num" }, "Oldest available"))),
+    h("thead", {}, h("tr", {}, h("th", {}, "Queue"), STATES.map((s) => h("th", { class: "num" }, LABELS[s] || s)), h("th", { class: "num" }, "Oldest available"))),
     h("tbody", {}, q.queues.map((x) => h("tr", { dataset: { queue: x.name } },
       h("td", { "data-label": "Queue" }, h("strong", { class: "mono" }, x.name)),
       STATES.map((s) => {
         const n = x.counts[s] || 0;
-        return h("td", { "data-label": s, class: `num ${n && WATCH[s] ? "hot-" + WATCH[s] : ""} ${n ? "" : "zero"}` }, num(n));
+        return h("td", { "data-label": LABELS[s] || s, class: `num ${n && WATCH[s] ? "hot-" + WATCH[s] : ""} ${n ? "" : "zero"}` }, num(n));
       }),
       h("td", { "data-label": "Oldest available", class: "num", title: x.oldest_available_at ? fmtTime(x.oldest_available_at) : null },
         x.oldest_available_age_seconds === null ? "—" : fmtAge(x.oldest_available_age_seconds))))))));

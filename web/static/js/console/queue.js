@@ -8,7 +8,7 @@ const EVERY = 3000;
 const STATES = ["available", "running", "scheduled", "retryable", "pending", "completed", "cancelled", "discarded"];
 // The final states are counted over the last minute only (River's table
 // would be too long to count on every refresh).
-const LABELS = { completed: "completed/min", cancelled: "cancelled/min", discarded: "discarded/min" };
+const LABELS = { completed: "completed / min", cancelled: "cancelled / min", discarded: "discarded / min" };
 // Counts that need an operator's eye when they are not zero.
 const WATCH = { retryable: "warn", discarded: "bad", cancelled: "warn" };
 

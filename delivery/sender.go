@@ -56,6 +56,10 @@ const (
 	DefaultMaxResponseBody = 8192
 )
 
+// MaxResponseHeaderBytes bounds a receiver's response headers; an answer
+// with more fails the attempt.
+const MaxResponseHeaderBytes = 64 << 10
+
 const (
 	// senderDrainLimit is how much of an unread response body Send
 	// discards so the connection can be reused; past it the connection
@@ -128,6 +132,9 @@ func NewSender(cfg SenderConfig) *Sender {
 		MaxIdleConnsPerHost:   senderMaxIdlePerHost,
 		IdleConnTimeout:       senderIdleConnTimeout,
 		ExpectContinueTimeout: time.Second,
+		// Response headers are kept with each attempt: a receiver must not
+		// be able to make that row large (Go's default allows 10 MB).
+		MaxResponseHeaderBytes: MaxResponseHeaderBytes,
 	}
 	return &Sender{
 		client: &http.Client{

@@ -364,3 +364,21 @@ func TestClassifyStatus(t *testing.T) {
 		})
 	}
 }
+
+func TestSendRefusesHugeResponseHeaders(t *testing.T) {
+	t.Parallel()
+
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		for i := range 20 {
+			w.Header().Set(fmt.Sprintf("X-Junk-%d", i), strings.Repeat("x", 8<<10)) // 160 KiB in all
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(srv.Close)
+
+	res := newTestSender(t, SenderConfig{}).Send(context.Background(), Request{URL: srv.URL, Body: []byte(`{}`)})
+	require.False(t, res.Success(), "an answer with headers past the limit is not a success")
+	require.NotEmpty(t, res.ErrorClass)
+	require.Contains(t, res.Error, "header")
+	require.Empty(t, res.ResponseHeaders, "nothing of them is kept")
+}

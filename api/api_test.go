@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -155,5 +156,29 @@ func TestWrongMethodIs405(t *testing.T) {
 		require.Equal(t, tc.status, res.StatusCode, "%s %s: %s", tc.method, tc.path, body)
 		require.Equal(t, "application/problem+json", res.Header.Get("Content-Type"))
 		require.Equal(t, tc.allow, res.Header.Get("Allow"))
+	}
+}
+
+func TestRequestLimits(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+
+	// Every route but publish reads at most 256 KiB of body.
+	big := obj{"name": "x", "metadata": obj{"blob": strings.Repeat("x", 300<<10)}}
+	status, header, raw := h.do(t, http.MethodPut, "/api/v1/tenants/big", adminKey, big)
+	p := requireProblem(t, http.StatusRequestEntityTooLarge, status, header, raw)
+	require.Contains(t, p.Detail, "262144 bytes")
+	status, _, _ = h.do(t, http.MethodGet, "/api/v1/tenants/big", adminKey, nil)
+	require.Equal(t, http.StatusNotFound, status, "nothing was stored")
+
+	h.do(t, http.MethodPut, "/api/v1/tenants/lim", adminKey, obj{"name": "Lim"})
+	many := obj{}
+	for i := range 51 {
+		many[fmt.Sprintf("X-H%d", i)] = "v"
+	}
+	for _, headers := range []obj{many, {"X-Long": strings.Repeat("v", 5<<10)}} {
+		status, header, raw = h.do(t, http.MethodPost, "/api/v1/tenants/lim/endpoints", adminKey,
+			obj{"url": "https://example.com/hook", "headers": headers})
+		requireInvalid(t, "headers", status, header, raw)
 	}
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -109,7 +110,13 @@ func (s *server) applyEndpoint(b endpointBody, e *store.Endpoint) error {
 		e.Channels = *b.Channels
 	}
 	if b.Headers != nil {
+		if len(*b.Headers) > maxCustomHeaders {
+			bad("headers", fmt.Sprintf("at most %d custom headers", maxCustomHeaders))
+		}
 		for k, v := range *b.Headers {
+			if len(v) > maxHeaderValue {
+				bad("headers", fmt.Sprintf("the value of '%s' is longer than %d bytes", k, maxHeaderValue))
+			}
 			switch {
 			case !headerNamePattern.MatchString(k):
 				bad("headers", "'"+k+"' is not a valid header name")
@@ -156,6 +163,12 @@ func (s *server) applyEndpoint(b endpointBody, e *store.Endpoint) error {
 	}
 	return nil
 }
+
+// Custom headers go out with every attempt and are kept with it.
+const (
+	maxCustomHeaders = 50
+	maxHeaderValue   = 4 << 10
+)
 
 func reserved(h string) bool {
 	switch strings.ToLower(h) {

@@ -60,6 +60,10 @@ func (s *server) publish(c echo.Context) error {
 	req.Body = http.MaxBytesReader(c.Response(), req.Body, s.cfg.MaxPayloadBytes+64<<10)
 	var body publishBody
 	if err := bind(c, &body); err != nil {
+		if p, ok := err.(*Problem); ok && p.Status == http.StatusRequestEntityTooLarge {
+			return problem(http.StatusRequestEntityTooLarge,
+				fmt.Sprintf("the request is too large: payloads are limited to %d bytes", s.cfg.MaxPayloadBytes))
+		}
 		return err
 	}
 	var errs []FieldError

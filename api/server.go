@@ -89,7 +89,7 @@ func New(cfg Config) http.Handler {
 		return c.Blob(http.StatusOK, "application/json", openAPIDoc)
 	})
 
-	v1 := e.Group("/api/v1", s.authenticate)
+	v1 := e.Group("/api/v1", limitBody, s.authenticate)
 	v1.PUT("/tenants/:tenant", s.putTenant, adminOnly)
 	v1.GET("/tenants", s.listTenants, adminOnly)
 	v1.GET("/tenants/:tenant", s.getTenant, adminOnly)
@@ -147,6 +147,21 @@ func New(cfg Config) http.Handler {
 	e.RouteNotFound("/api/*", noRoute)
 	e.Any("/*", echo.WrapHandler(web))
 	return e
+}
+
+// maxBodyBytes bounds the body of every API request but publish, which has
+// its own limit (MaxPayloadBytes).
+const maxBodyBytes = 256 << 10
+
+// limitBody caps request bodies so that no route reads without bound.
+func limitBody(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		if req.Body != nil && !(req.Method == http.MethodPost && c.Path() == "/api/v1/tenants/:tenant/messages") {
+			req.Body = http.MaxBytesReader(c.Response(), req.Body, maxBodyBytes)
+		}
+		return next(c)
+	}
 }
 
 // noRoute answers a path under /api/ that no route takes, so that it gets

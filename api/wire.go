@@ -90,7 +90,7 @@ func bind(c echo.Context, v any) error {
 		}
 		var mbe *http.MaxBytesError
 		if asErr(err, &mbe) {
-			return echo.ErrStatusRequestEntityTooLarge
+			return problem(http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is larger than %d bytes", mbe.Limit))
 		}
 		var te *json.UnmarshalTypeError
 		if asErr(err, &te) && te.Field != "" {

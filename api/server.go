@@ -157,7 +157,8 @@ const maxBodyBytes = 256 << 10
 func limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
-		if req.Body != nil && !(req.Method == http.MethodPost && c.Path() == "/api/v1/tenants/:tenant/messages") {
+		publish := req.Method == http.MethodPost && c.Path() == "/api/v1/tenants/:tenant/messages"
+		if req.Body != nil && !publish {
 			req.Body = http.MaxBytesReader(c.Response(), req.Body, maxBodyBytes)
 		}
 		return next(c)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
@@ -150,13 +151,11 @@ func (s *Service) publishTx(ctx context.Context, tx pgx.Tx, reqs []publishReq) (
 		}
 	}
 	if len(inline) > 0 {
-		ids, err := st.InsertDeliveriesMany(ctx, inline)
+		ids, err := st.InsertDeliveries(ctx, inline)
 		if err != nil {
 			return nil, err
 		}
-		for _, id := range ids {
-			jobs = append(jobs, river.InsertManyParams{Args: DeliverArgs{DeliveryID: id, Trigger: store.TriggerScheduled}})
-		}
+		jobs = deliverJobs(jobs, ids, store.TriggerScheduled, uuid.Nil)
 	}
 	if len(jobs) > 0 {
 		if _, err := s.river.InsertManyTx(ctx, tx, jobs); err != nil {

@@ -179,25 +179,34 @@ func (s *Service) insertDeliveries(ctx context.Context, tx pgx.Tx, m store.Messa
 	if len(endpoints) == 0 {
 		return nil
 	}
-	ds, err := s.store.WithTx(tx).InsertDeliveries(ctx, m.TenantID, m.ID, endpoints)
+	news := make([]store.NewDelivery, len(endpoints))
+	for i, e := range endpoints {
+		news[i] = store.NewDelivery{TenantID: m.TenantID, MessageID: m.ID, EndpointID: e}
+	}
+	ids, err := s.store.WithTx(tx).InsertDeliveries(ctx, news)
 	if err != nil {
 		return err
 	}
-	return s.enqueue(ctx, tx, ds, store.TriggerScheduled, uuid.Nil)
+	return s.enqueue(ctx, tx, ids, store.TriggerScheduled, uuid.Nil)
 }
 
-func (s *Service) enqueue(ctx context.Context, tx pgx.Tx, ds []store.Delivery, trigger string, replay uuid.UUID) error {
-	if len(ds) == 0 {
+// enqueue inserts one deliver job for each delivery, in tx.
+func (s *Service) enqueue(ctx context.Context, tx pgx.Tx, deliveries []uuid.UUID, trigger string, replay uuid.UUID) error {
+	if len(deliveries) == 0 {
 		return nil
 	}
-	params := make([]river.InsertManyParams, len(ds))
-	for i, d := range ds {
-		params[i] = river.InsertManyParams{Args: DeliverArgs{DeliveryID: d.ID, Trigger: trigger, ReplayID: replay}}
-	}
-	if _, err := s.river.InsertManyTx(ctx, tx, params); err != nil {
-		return fmt.Errorf("enqueue %d deliveries: %w", len(ds), err)
+	if _, err := s.river.InsertManyTx(ctx, tx, deliverJobs(nil, deliveries, trigger, replay)); err != nil {
+		return fmt.Errorf("enqueue %d deliveries: %w", len(deliveries), err)
 	}
 	return nil
+}
+
+// deliverJobs appends one deliver job for each delivery to jobs.
+func deliverJobs(jobs []river.InsertManyParams, deliveries []uuid.UUID, trigger string, replay uuid.UUID) []river.InsertManyParams {
+	for _, id := range deliveries {
+		jobs = append(jobs, river.InsertManyParams{Args: DeliverArgs{DeliveryID: id, Trigger: trigger, ReplayID: replay}})
+	}
+	return jobs
 }
 
 // Resend re-sends a message to all its endpoints, or to one when endpoint is
@@ -221,13 +230,14 @@ func (s *Service) Resend(ctx context.Context, by, tenant string, message, endpoi
 				ids = append(ids, d.ID)
 			}
 		}
-		var resend []store.Delivery
+		var resend []uuid.UUID
 		if endpoint != uuid.Nil && len(ids) == 0 {
 			// The endpoint never got this message: send it now, if it exists.
 			if _, err := st.GetEndpoint(ctx, tenant, endpoint); err != nil {
 				return err
 			}
-			if resend, err = st.InsertDeliveries(ctx, tenant, message, []uuid.UUID{endpoint}); err != nil {
+			one := []store.NewDelivery{{TenantID: tenant, MessageID: message, EndpointID: endpoint}}
+			if resend, err = st.InsertDeliveries(ctx, one); err != nil {
 				return err
 			}
 		} else if resend, err = st.ResetDeliveries(ctx, tenant, ids); err != nil {

@@ -40,25 +40,34 @@ func scanDelivery(row pgx.Row) (Delivery, error) {
 	return d, mapErr(err)
 }
 
-// InsertDeliveries creates pending deliveries of one message to endpoints,
-// skipping pairs that already exist, and returns the ones it created.
-func (s *Store) InsertDeliveries(ctx context.Context, tenant string, message uuid.UUID, endpoints []uuid.UUID) ([]Delivery, error) {
-	ids := make([]uuid.UUID, len(endpoints))
-	for i := range ids {
-		ids[i] = NewID()
+// NewDelivery names one delivery to create.
+type NewDelivery struct {
+	TenantID   string
+	MessageID  uuid.UUID
+	EndpointID uuid.UUID
+}
+
+// InsertDeliveries creates pending deliveries, of one message or several,
+// in one statement, skipping pairs that exist, and returns the ids of those
+// it created.
+func (s *Store) InsertDeliveries(ctx context.Context, ds []NewDelivery) ([]uuid.UUID, error) {
+	n := len(ds)
+	ids, tenants, messages, endpoints := make([]uuid.UUID, n), make([]string, n), make([]uuid.UUID, n), make([]uuid.UUID, n)
+	for i, d := range ds {
+		ids[i], tenants[i], messages[i], endpoints[i] = NewID(), d.TenantID, d.MessageID, d.EndpointID
 	}
 	rows, err := s.db.Query(ctx, `INSERT INTO deliveries (id, tenant_id, message_id, endpoint_id, next_attempt_at)
-		SELECT d, $1, $2, e, now() FROM unnest($3::uuid[], $4::uuid[]) AS t(d, e)
-		ON CONFLICT (message_id, endpoint_id) DO NOTHING
-		RETURNING `+deliveryCols, tenant, message, ids, endpoints)
+		SELECT id, tenant_id, message_id, endpoint_id, now()
+		FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[]) AS t(id, tenant_id, message_id, endpoint_id)
+		ON CONFLICT (message_id, endpoint_id) DO NOTHING RETURNING id`, ids, tenants, messages, endpoints)
 	if err != nil {
 		return nil, fmt.Errorf("insert deliveries: %w", err)
 	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Delivery, error) { return scanDelivery(r) })
+	out, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
 	if err != nil {
 		return nil, fmt.Errorf("insert deliveries: %w", mapErr(err))
 	}
-	return list, nil
+	return out, nil
 }
 
 // MessageDeliveries returns the deliveries of one message, oldest first.
@@ -76,17 +85,17 @@ func (s *Store) MessageDeliveries(ctx context.Context, tenant string, message uu
 }
 
 // ResetDeliveries makes deliveries pending again for a manual re-send and
-// returns them. Ids of other tenants are ignored.
-func (s *Store) ResetDeliveries(ctx context.Context, tenant string, ids []uuid.UUID) ([]Delivery, error) {
+// returns their ids. Ids of other tenants are ignored.
+func (s *Store) ResetDeliveries(ctx context.Context, tenant string, ids []uuid.UUID) ([]uuid.UUID, error) {
 	// A delivery still retrying keeps its next scheduled attempt: a manual
 	// re-send comes on top of the retries it is owed, not instead of them.
 	rows, err := s.db.Query(ctx, `UPDATE deliveries SET status = 'pending',
 		next_attempt_at = CASE WHEN status = 'pending' THEN next_attempt_at ELSE now() END, updated_at = now()
-		WHERE ($1 = '' OR tenant_id = $1) AND id = ANY($2) RETURNING `+deliveryCols, tenant, ids)
+		WHERE ($1 = '' OR tenant_id = $1) AND id = ANY($2) RETURNING id`, tenant, ids)
 	if err != nil {
 		return nil, fmt.Errorf("reset deliveries: %w", err)
 	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Delivery, error) { return scanDelivery(r) })
+	list, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
 	if err != nil {
 		return nil, fmt.Errorf("reset deliveries: %w", err)
 	}

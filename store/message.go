@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -32,31 +31,111 @@ func scanMessage(row pgx.Row) (Message, error) {
 
 // InsertMessage stores m. When m has an idempotency key that the tenant
 // already used, it stores nothing and returns the first message with
-// existed = true.
+// existed = true. It is InsertMessages for one message.
 func (s *Store) InsertMessage(ctx context.Context, m Message) (Message, bool, error) {
-	if m.ID == uuid.Nil {
-		m.ID = NewID()
-	}
-	var key *string
-	if m.IdempotencyKey != "" {
-		key = &m.IdempotencyKey
-	}
-	out, err := scanMessage(s.db.QueryRow(ctx, `INSERT INTO messages (id, tenant_id, event_type, payload, channels, idempotency_key)
-		VALUES ($1, $2, $3, $4, $5, $6)
-		ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-		RETURNING `+messageCols, m.ID, m.TenantID, m.EventType, m.Payload, orEmpty(m.Channels), key))
-	if err == nil {
-		return out, false, nil
-	}
-	if !errors.Is(err, ErrNotFound) || key == nil {
-		return Message{}, false, fmt.Errorf("insert message: %w", err)
-	}
-	out, err = scanMessage(s.db.QueryRow(ctx, `SELECT `+messageCols+` FROM messages
-		WHERE tenant_id = $1 AND idempotency_key = $2`, m.TenantID, *key))
+	out, existed, err := s.InsertMessages(ctx, []Message{m})
 	if err != nil {
-		return Message{}, false, fmt.Errorf("find message by idempotency key: %w", err)
+		return Message{}, false, err
 	}
-	return out, true, nil
+	return out[0], existed[0], nil
+}
+
+// InsertMessages stores messages in one statement. For each input it
+// returns the stored message, or, when the tenant already used the
+// message's idempotency key (before or earlier in the same batch), the
+// first message with existed[i] = true.
+func (s *Store) InsertMessages(ctx context.Context, ms []Message) ([]Message, []bool, error) {
+	n := len(ms)
+	ids, tenants, types, keys := make([]uuid.UUID, n), make([]string, n), make([]string, n), make([]*string, n)
+	payloads := make([][]byte, n)
+	channels := make([]string, n) // text[] per row, as array literals
+	for i := range ms {
+		if ms[i].ID == uuid.Nil {
+			ms[i].ID = NewID()
+		}
+		m := ms[i]
+		ids[i], tenants[i], types[i], payloads[i] = m.ID, m.TenantID, m.EventType, m.Payload
+		if m.IdempotencyKey != "" {
+			k := m.IdempotencyKey
+			keys[i] = &k
+		}
+		channels[i] = arrayLiteral(m.Channels)
+	}
+	rows, err := s.db.Query(ctx, `INSERT INTO messages (id, tenant_id, event_type, payload, channels, idempotency_key)
+		SELECT id, tenant_id, event_type, payload, channels::text[], idempotency_key
+		FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::text[], $6::text[])
+			AS t(id, tenant_id, event_type, payload, channels, idempotency_key)
+		ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+		RETURNING `+messageCols, ids, tenants, types, payloads, channels, keys)
+	if err != nil {
+		return nil, nil, fmt.Errorf("insert messages: %w", err)
+	}
+	stored, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Message, error) { return scanMessage(r) })
+	if err != nil {
+		return nil, nil, fmt.Errorf("insert messages: %w", mapErr(err))
+	}
+	byID := make(map[uuid.UUID]Message, len(stored))
+	for _, m := range stored {
+		byID[m.ID] = m
+	}
+	out, existed := make([]Message, n), make([]bool, n)
+	var lookTenants, lookKeys []string
+	for i, m := range ms {
+		if got, ok := byID[m.ID]; ok {
+			out[i] = got
+			continue
+		}
+		if keys[i] == nil {
+			return nil, nil, fmt.Errorf("insert messages: message %s was not stored", m.ID)
+		}
+		existed[i] = true
+		lookTenants, lookKeys = append(lookTenants, m.TenantID), append(lookKeys, m.IdempotencyKey)
+	}
+	if len(lookKeys) == 0 {
+		return out, existed, nil
+	}
+	rows, err = s.db.Query(ctx, `SELECT `+messageCols+` FROM messages
+		WHERE (tenant_id, idempotency_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`, lookTenants, lookKeys)
+	if err != nil {
+		return nil, nil, fmt.Errorf("find messages by idempotency key: %w", err)
+	}
+	firsts, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Message, error) { return scanMessage(r) })
+	if err != nil {
+		return nil, nil, fmt.Errorf("find messages by idempotency key: %w", err)
+	}
+	byKey := make(map[[2]string]Message, len(firsts))
+	for _, m := range firsts {
+		byKey[[2]string{m.TenantID, m.IdempotencyKey}] = m
+	}
+	for i, m := range ms {
+		if existed[i] {
+			first, ok := byKey[[2]string{m.TenantID, m.IdempotencyKey}]
+			if !ok {
+				return nil, nil, fmt.Errorf("find message by idempotency key %q: %w", m.IdempotencyKey, ErrNotFound)
+			}
+			out[i] = first
+		}
+	}
+	return out, existed, nil
+}
+
+// arrayLiteral writes a text[] literal, quoting every element.
+func arrayLiteral(ss []string) string {
+	b := []byte{'{'}
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		for j := 0; j < len(s); j++ {
+			if s[j] == '"' || s[j] == '\\' {
+				b = append(b, '\\')
+			}
+			b = append(b, s[j])
+		}
+		b = append(b, '"')
+	}
+	return string(append(b, '}'))
 }
 
 // GetMessage returns ErrNotFound unless the message exists and belongs to tenant.

@@ -113,9 +113,20 @@ func Message(t testing.TB, st *store.Store, tenant, eventType string) store.Mess
 // Delivery creates the delivery of message to endpoint.
 func Delivery(t testing.TB, st *store.Store, tenant string, message, endpoint uuid.UUID) store.Delivery {
 	t.Helper()
-	ds, err := st.InsertDeliveries(context.Background(), tenant, message, []uuid.UUID{endpoint})
-	if err != nil || len(ds) != 1 {
-		t.Fatalf("storetest: delivery: %v (%d made)", err, len(ds))
+	ctx := context.Background()
+	ids, err := st.InsertDeliveries(ctx, []store.NewDelivery{{TenantID: tenant, MessageID: message, EndpointID: endpoint}})
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("storetest: delivery: %v (%d made)", err, len(ids))
 	}
-	return ds[0]
+	ds, err := st.MessageDeliveries(ctx, tenant, message)
+	if err != nil {
+		t.Fatalf("storetest: delivery: %v", err)
+	}
+	for _, d := range ds {
+		if d.ID == ids[0] {
+			return d
+		}
+	}
+	t.Fatalf("storetest: delivery %s not found after insert", ids[0])
+	return store.Delivery{}
 }

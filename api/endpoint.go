@@ -142,7 +142,7 @@ func (s *server) applyEndpoint(b endpointBody, e *store.Endpoint) error {
 		if !e.Disabled {
 			e.DisabledReason = ""
 		} else if e.DisabledReason == "" {
-			e.DisabledReason = "disabled by " + "the API"
+			e.DisabledReason = "disabled through the API"
 		}
 	}
 	if b.DisabledReason != nil {

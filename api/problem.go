@@ -95,5 +95,3 @@ func notFound(err error, format string, args ...any) error {
 	}
 	return err
 }
-
-func asErr[T error](err error, target *T) bool { return errors.As(err, target) }

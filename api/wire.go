@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -89,11 +90,11 @@ func bind(c echo.Context, v any) error {
 			return problem(http.StatusBadRequest, "the request needs a JSON body")
 		}
 		var mbe *http.MaxBytesError
-		if asErr(err, &mbe) {
+		if errors.As(err, &mbe) {
 			return problem(http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is larger than %d bytes", mbe.Limit))
 		}
 		var te *json.UnmarshalTypeError
-		if asErr(err, &te) && te.Field != "" {
+		if errors.As(err, &te) && te.Field != "" {
 			return fieldErr(te.Field, "must be %s", jsonKind(te.Type.Kind().String()))
 		}
 		return problem(http.StatusBadRequest, "the body is not valid JSON for this request: "+err.Error())

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -227,7 +228,7 @@ func (s *Store) LoadWork(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Wo
 			&e.Disabled, &e.DisabledReason, &e.Metadata, &e.CreatedAt, &e.UpdatedAt, &w.Secrets); err != nil {
 			return nil, fmt.Errorf("load work: %w", err)
 		}
-		if err := jsonUnmarshal(headers, &e.Headers); err != nil {
+		if err := json.Unmarshal(headers, &e.Headers); err != nil {
 			return nil, fmt.Errorf("load work: endpoint %s headers: %w", e.ID, err)
 		}
 		for i, v := range w.Secrets {

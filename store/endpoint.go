@@ -249,5 +249,3 @@ func (s *Store) SetSecretValue(ctx context.Context, id uuid.UUID, value string) 
 	}
 	return nil
 }
-
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

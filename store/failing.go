@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -75,7 +76,7 @@ func (s *Store) FailingEndpoints(ctx context.Context, p Page) ([]FailingEndpoint
 		if err != nil {
 			return f, err
 		}
-		return f, jsonUnmarshal(headers, &e.Headers)
+		return f, json.Unmarshal(headers, &e.Headers)
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("failing endpoints: %w", err)

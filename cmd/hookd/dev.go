@@ -175,27 +175,12 @@ again. Ctrl-C stops hookd and its Postgres. Deliveries may go to loopback
 
 // devAdminKey returns the admin key for hookd dev and where it came from:
 // fromEnv when set, else the one kept in dir, else a new one that it keeps
-// there (mode 0600) for the next run.
+// there for the next run.
 func devAdminKey(fromEnv, dir string) (key, from string, err error) {
 	if fromEnv != "" {
 		return fromEnv, "from HOOKD_ADMIN_KEY", nil
 	}
-	path := filepath.Join(dir, devAdminKeyFile)
-	b, err := os.ReadFile(path)
-	switch {
-	case err == nil && strings.TrimSpace(string(b)) != "":
-		return strings.TrimSpace(string(b)), "kept in " + path, nil
-	case err != nil && !errors.Is(err, os.ErrNotExist):
-		return "", "", fmt.Errorf("read admin key: %w", err)
-	}
-	key, err = newAdminKey()
-	if err != nil {
-		return "", "", err
-	}
-	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
-		return "", "", fmt.Errorf("keep admin key: %w", err)
-	}
-	return key, "generated, kept in " + path, nil
+	return keptKey(filepath.Join(dir, devAdminKeyFile), "admin key", newAdminKey)
 }
 
 // devSecretKey returns the key that encrypts secrets at rest: fromEnv when
@@ -204,22 +189,27 @@ func devSecretKey(fromEnv, dir string) (string, error) {
 	if fromEnv != "" {
 		return fromEnv, nil
 	}
-	path := filepath.Join(dir, devSecretKeyFile)
+	key, _, err := keptKey(filepath.Join(dir, devSecretKeyFile), "secret key", store.GenerateKey)
+	return key, err
+}
+
+// keptKey returns the key kept in the file at path, or a new one from
+// generate that it keeps there (mode 0600), and says which.
+func keptKey(path, what string, generate func() (string, error)) (key, from string, err error) {
 	b, err := os.ReadFile(path)
 	switch {
 	case err == nil && strings.TrimSpace(string(b)) != "":
-		return strings.TrimSpace(string(b)), nil
+		return strings.TrimSpace(string(b)), "kept in " + path, nil
 	case err != nil && !errors.Is(err, os.ErrNotExist):
-		return "", fmt.Errorf("read secret key: %w", err)
+		return "", "", fmt.Errorf("read %s: %w", what, err)
 	}
-	key, err := store.GenerateKey()
-	if err != nil {
-		return "", err
+	if key, err = generate(); err != nil {
+		return "", "", err
 	}
 	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("keep secret key: %w", err)
+		return "", "", fmt.Errorf("keep %s: %w", what, err)
 	}
-	return key, nil
+	return key, "generated, kept in " + path, nil
 }
 
 // newAdminKey returns hk_admin_ and 32 random bytes in unpadded base64url.

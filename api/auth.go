@@ -99,7 +99,7 @@ func unauthorized(detail string) *Problem {
 
 func (s *server) lookupKey(c echo.Context, key string) (principal, error) {
 	hash := HashKey(key)
-	if s.cfg.AdminKey != "" && subtle.ConstantTimeCompare(hash, HashKey(s.cfg.AdminKey)) == 1 {
+	if s.adminHash != nil && subtle.ConstantTimeCompare(hash, s.adminHash) == 1 {
 		return principal{Admin: true, Name: "admin"}, nil
 	}
 	if p, ok := s.keys.get(hash); ok {

@@ -61,6 +61,8 @@ type server struct {
 	schemas sync.Map // event type name -> *compiledSchema
 	metrics *metrics
 	echo    *echo.Echo
+	// adminHash is HashKey(cfg.AdminKey), nil without a bootstrap key.
+	adminHash []byte
 }
 
 // New returns the HTTP handler of the whole API (and the web pages).
@@ -74,6 +76,9 @@ func New(cfg Config) http.Handler {
 	}
 	s := &server{cfg: cfg, st: cfg.Store, svc: cfg.Delivery, log: cfg.Logger, keys: newKeyCache(10 * time.Second)}
 	s.metrics = newMetrics(cfg.Registry)
+	if cfg.AdminKey != "" {
+		s.adminHash = HashKey(cfg.AdminKey)
+	}
 
 	e := echo.New()
 	s.echo = e

@@ -282,12 +282,19 @@ func (s *server) patchEndpoint(c echo.Context) error {
 	if body.Secret != nil || body.SignatureScheme != nil {
 		return fieldErr("secret", "cannot be changed by PATCH; use POST .../secret/rotate")
 	}
+	wasDisabled := e.Disabled
 	if err := s.applyEndpoint(body, &e); err != nil {
 		return err
 	}
 	out, err := s.st.UpdateEndpoint(c.Request().Context(), e)
 	if err != nil {
 		return notFound(err, "endpoint %s", e.ID)
+	}
+	if wasDisabled && !out.Disabled {
+		// Deliveries that were retrying when it was disabled go on now.
+		if _, err := s.svc.ResumeEndpoint(c.Request().Context(), out.ID); err != nil {
+			return err
+		}
 	}
 	return c.JSON(http.StatusOK, toEndpoint(out))
 }

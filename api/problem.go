@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -78,6 +79,12 @@ func (s *server) handleError(err error, c echo.Context) {
 		p = problem(http.StatusConflict, "it already exists")
 	case errors.Is(err, store.ErrBadCursor):
 		p = fieldErr("cursor", "is not a cursor from a previous page")
+	case c.Request().Context().Err() == nil && store.Unavailable(err):
+		// Postgres is down, restarting or failing over: nothing was
+		// accepted, and the same request will work again shortly.
+		s.log.Warn("database unavailable", "method", c.Request().Method, "path", c.Request().URL.Path, "error", err)
+		p = problem(http.StatusServiceUnavailable, "the database is unavailable for a moment; nothing was accepted, retry after a few seconds")
+		c.Response().Header().Set("Retry-After", strconv.Itoa(retryAfterUnavailable))
 	default:
 		s.log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "error", err)
 		p = problem(http.StatusInternalServerError, "internal error; the server log has the details")
@@ -86,6 +93,10 @@ func (s *server) handleError(err error, c echo.Context) {
 	c.Response().WriteHeader(p.Status)
 	_ = jsonEncode(c.Response(), p)
 }
+
+// retryAfterUnavailable is the Retry-After, in seconds, of a 503 while
+// the database is unavailable.
+const retryAfterUnavailable = 2
 
 // notFound names what was not found when err is store.ErrNotFound, and
 // passes other errors on.

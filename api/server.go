@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -196,7 +197,8 @@ func (s *server) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
 	if err := s.st.Pool().Ping(ctx); err != nil {
-		return problem(http.StatusServiceUnavailable, "database unreachable: "+err.Error())
+		c.Response().Header().Set("Retry-After", strconv.Itoa(retryAfterUnavailable))
+		return problem(http.StatusServiceUnavailable, "not ready: the database is unreachable")
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 }

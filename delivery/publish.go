@@ -60,7 +60,9 @@ func (s *Service) publishBatch(ctx context.Context, reqs []publishReq) ([]publis
 		out, err = s.publishTx(ctx, tx, reqs)
 		return err
 	})
-	if err == nil || len(reqs) == 1 {
+	if err == nil || len(reqs) == 1 || store.Unavailable(err) {
+		// Unavailable: the database, not one publish, is at fault; trying
+		// each alone would only knock on a closed door len(reqs) times.
 		return out, err
 	}
 	out = make([]publishRes, len(reqs))

@@ -54,6 +54,9 @@ type Config struct {
 	Retention time.Duration
 	// Registry receives delivery's metrics; nil keeps them unregistered.
 	Registry prometheus.Registerer
+	// SweepInterval is how often stranded deliveries are looked for
+	// (DefaultSweepInterval); negative turns the sweep off on this node.
+	SweepInterval time.Duration
 }
 
 // Service publishes messages and runs the fan-out, deliver and replay jobs.
@@ -69,6 +72,11 @@ type Service struct {
 	logger    *slog.Logger
 	metrics   *metrics
 	limits    limiters // per-endpoint rate limits
+	// workerID is this process's River client id and heartbeat row.
+	workerID string
+	// stopBeat ends the heartbeat; beatDone is closed when it has.
+	stopBeat context.CancelFunc
+	beatDone chan struct{}
 }
 
 // New builds the service on pool. Call Start to run workers.
@@ -83,18 +91,27 @@ func New(pool *pgxpool.Pool, st *store.Store, cfg Config) (*Service, error) {
 	cfg.Retention = cmp.Or(cfg.Retention, DefaultRetention)
 	cfg.FetchCooldown = cmp.Or(cfg.FetchCooldown, 2*time.Millisecond)
 	cfg.FetchPollInterval = cmp.Or(cfg.FetchPollInterval, 100*time.Millisecond)
+	cfg.Sender.Timeout = cmp.Or(cfg.Sender.Timeout, DefaultTimeout)
+	cfg.SweepInterval = cmp.Or(cfg.SweepInterval, DefaultSweepInterval)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Sender.UserAgent == "" {
 		cfg.Sender.UserAgent = "hookd/" + cmp.Or(cfg.Version, "dev")
 	}
-	s := &Service{cfg: cfg, store: st, logger: cfg.Logger, metrics: newMetrics(cfg.Registry)}
+	s := &Service{cfg: cfg, store: st, logger: cfg.Logger, metrics: newMetrics(cfg.Registry), workerID: newWorkerID()}
 	rc := &river.Config{
+		ID:                s.workerID,
 		Logger:            cfg.Logger.With("component", "river"),
 		FetchCooldown:     cfg.FetchCooldown,
 		FetchPollInterval: cfg.FetchPollInterval,
-		JobTimeout:        2 * time.Minute,
+		// From the delivery timeout (rescue.go): a deliver job may run for
+		// the timeout plus its load and write; the kinds that run longer
+		// (fan-out, replay, sweep, retention) say so with Timeout methods.
+		// River's rescuer gives back any job running past its timeout and
+		// 15 s more; hookd's heartbeat rescue is faster for dead processes.
+		JobTimeout:           deliverJobTimeout(cfg.Sender.Timeout),
+		RescueStuckJobsAfter: deliverJobTimeout(cfg.Sender.Timeout) + 15*time.Second,
 		// hookd's attempt log is the record of what was sent; River's
 		// completed jobs are only kept long enough to look at, so that
 		// river_job stays small for River's fetches (24 h by default).
@@ -117,10 +134,15 @@ func New(pool *pgxpool.Pool, st *store.Store, cfg Config) (*Service, error) {
 			QueueMaintenance: {MaxWorkers: 1},
 		}
 		river.AddWorker(workers, &retentionWorker{s: s}) // also where retention is off: another node may enqueue it
+		river.AddWorker(workers, &sweepWorker{s: s})
 		if cfg.Retention > 0 {
-			rc.PeriodicJobs = []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+			rc.PeriodicJobs = append(rc.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 				func() (river.JobArgs, *river.InsertOpts) { return RetentionArgs{}, nil },
-				&river.PeriodicJobOpts{RunOnStart: true})}
+				&river.PeriodicJobOpts{RunOnStart: true}))
+		}
+		if cfg.SweepInterval > 0 {
+			rc.PeriodicJobs = append(rc.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(cfg.SweepInterval),
+				func() (river.JobArgs, *river.InsertOpts) { return SweepArgs{}, nil }, nil))
 		}
 	}
 	client, err := river.NewClient(riverpgxv5.New(pool), rc)
@@ -142,7 +164,19 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	s.loader = newBatcher(256, 2, s.loadWork)
 	s.recorder = newBatcher(256, 2, s.recordAttempts)
+	// The first beat comes before River fetches anything, so that every
+	// job this process runs is under a worker row that others can judge.
+	if _, err := s.store.Heartbeat(ctx, s.workerID, store.RescueParams{}); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	beatCtx, stop := context.WithCancel(ctx)
+	s.stopBeat, s.beatDone = stop, make(chan struct{})
+	go func() {
+		defer close(s.beatDone)
+		s.heartbeat(beatCtx)
+	}()
 	if err := s.river.Start(ctx); err != nil {
+		s.stopBeat()
 		return fmt.Errorf("start river: %w", err)
 	}
 	return nil
@@ -160,6 +194,14 @@ func (s *Service) Stop(ctx context.Context) error {
 	}
 	s.loader.Close()
 	s.recorder.Close()
+	if s.stopBeat != nil {
+		s.stopBeat()
+		<-s.beatDone
+		// Gone cleanly: nothing of ours is running any more.
+		fctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = s.store.ForgetWorker(fctx, s.workerID)
+	}
 	return err
 }
 

@@ -47,6 +47,9 @@ func (w *fanoutWorker) Work(ctx context.Context, job *river.Job[FanoutArgs]) err
 	})
 }
 
+// Timeout lets a fan-out to many endpoints finish.
+func (w *fanoutWorker) Timeout(*river.Job[FanoutArgs]) time.Duration { return 5 * time.Minute }
+
 // replayWorker carries out a bulk replay in batches.
 type replayWorker struct {
 	river.WorkerDefaults[ReplayArgs]
@@ -71,6 +74,9 @@ func (w *replayWorker) Work(ctx context.Context, job *river.Job[ReplayArgs]) err
 	}
 	return s.store.AddReplayEnqueued(ctx, r.ID, 0, true)
 }
+
+// Timeout lets a large replay enqueue all it matched.
+func (w *replayWorker) Timeout(*river.Job[ReplayArgs]) time.Duration { return 30 * time.Minute }
 
 // deliverWorker makes one attempt of a delivery.
 type deliverWorker struct {

@@ -211,7 +211,7 @@ test('every other operation answers as documented', async () => {
   const before = await admin.getEndpointSecret('ops', ep.id);
   const rotated = await admin.rotateEndpointSecret('ops', ep.id, { grace_period_seconds: 0 });
   assert.notEqual(rotated.secret, before.secret);
-  await until('the test event attempted', async () => (await admin.getEndpointStats('ops', ep.id)).attempts_24h === 1);
+  await until('the test event delivered', async () => (await admin.getEndpointStats('ops', ep.id)).succeeded_24h === 1);
   assert.equal((await admin.getEndpointStats('ops', ep.id)).endpoint_id, ep.id);
 
   assert.equal(typeof (await admin.recoverEndpoint('ops', ep.id, { since: hourAgo })).enqueued, 'number');

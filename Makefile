@@ -8,7 +8,7 @@ SCENARIO ?= single
 # Version stamped into the binary by `make build`.
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 
-.PHONY: run test lint bench build vet fmt clean
+.PHONY: run test lint bench build vet fmt clean ts-client
 
 ## run: hookd dev on 127.0.0.1:8080 with its own Postgres under ./.hookd
 run:
@@ -29,6 +29,10 @@ bench:
 ## build: bin/hookd
 build:
 	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o bin/hookd ./cmd/hookd
+
+## ts-client: regenerate the TypeScript client's types from api/openapi.json, then type-check it
+ts-client:
+	cd api/client-ts && npm ci --no-audit --no-fund && npm run gen && npm run check
 
 vet:
 	$(GO) vet ./...

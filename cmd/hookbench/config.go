@@ -33,6 +33,7 @@ var scenarios = []scenario{
 	{name: "fanout", about: "one tenant, each message fans out to --endpoints endpoints, closed loop", endpoints: 100, messages: 1000},
 	{name: "latency", about: "open loop at a light rate: publish→receive latency is the measure", endpoints: 1, rate: 200},
 	{name: "publish", about: "open loop while delivering: publish API latency is the measure", endpoints: 1, rate: 500},
+	{name: "chaos", about: "own Postgres and hookd serve; SIGKILL hookd every --kill-every, restart Postgres (immediate) --pg-restarts times; every 202 must arrive", endpoints: 1},
 }
 
 func findScenario(name string) (scenario, bool) {
@@ -63,6 +64,7 @@ type config struct {
 	tenant       string
 	json         bool
 	progress     time.Duration
+	chaos        chaosOptions // --scenario chaos
 }
 
 var tenantIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
@@ -71,6 +73,7 @@ const usageHead = `hookbench drives load through hookd's public HTTP API and mea
 
   hookbench --start [--scenario single|fanout|latency|publish] [flags]
   hookbench --target http://127.0.0.1:8080 --admin-key hk_... [flags]
+  hookbench --scenario chaos [--duration 10m] [--kill-every 3s] [--pg-restarts N]
 
 It registers endpoints on its own receiver (127.0.0.1), publishes, waits for
 the deliveries, and prints publish rate and latency, end-to-end deliveries/s,
@@ -101,7 +104,7 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	fs.IntVar(&c.hookdPID, "hookd-pid", 0, "with --target, hookd's pid, for its CPU and peak memory (else not reported)")
 	fs.IntVar(&c.postgresPID, "postgres-pid", 0, "postmaster pid: count only that cluster's CPU (default: with --start, hookd's own; else every postgres process)")
 	fs.StringVar(&c.databaseURL, "database-url", "", "hookd's Postgres, for commits and WAL per delivery (default with --start: <data-dir>/postgres.url)")
-	fs.StringVar(&scenarioName, "scenario", "single", "single, fanout, latency or publish")
+	fs.StringVar(&scenarioName, "scenario", "single", "single, fanout, latency, publish or chaos")
 	fs.IntVar(&c.endpoints, "endpoints", 0, "endpoints on the receiver, each getting every message (default 1; fanout 100)")
 	fs.IntVar(&concurrency, "concurrency", 64, "closed loop: publishers; open loop: most publishes in flight")
 	fs.IntVar(&messages, "messages", 0, "closed loop: messages to publish (default 20000; fanout 1000)")
@@ -115,6 +118,8 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	fs.StringVar(&c.tenant, "tenant", "", "tenant id to create and use (default hookbench-<time>; deleted at the end with --target)")
 	fs.BoolVar(&c.json, "json", false, "print the report as JSON instead of a table")
 	fs.DurationVar(&c.progress, "progress", 5*time.Second, "interval of progress lines on stderr (0: none)")
+	fs.DurationVar(&c.chaos.killEvery, "kill-every", 3*time.Second, "chaos: SIGKILL hookd this often")
+	fs.IntVar(&c.chaos.pgRestarts, "pg-restarts", 0, "chaos: immediate Postgres restarts over the run (default: one a minute, at least 1)")
 	fs.Usage = func() {
 		fmt.Fprint(usage, usageHead)
 		for _, s := range scenarios {
@@ -134,9 +139,12 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 
 	sc, ok := findScenario(scenarioName)
 	if !ok {
-		return config{}, fmt.Errorf("--scenario %q: want single, fanout, latency or publish", scenarioName)
+		return config{}, fmt.Errorf("--scenario %q: want single, fanout, latency, publish or chaos", scenarioName)
 	}
 	c.scenario = sc
+	if sc.name == "chaos" {
+		return chaosConfig(c, set, duration, concurrency)
+	}
 
 	// Target.
 	switch {
@@ -248,5 +256,46 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	if !tenantIDPattern.MatchString(c.tenant) {
 		return config{}, fmt.Errorf("--tenant %q: want 1–128 of A-Z a-z 0-9 . _ : -", c.tenant)
 	}
+	return c, nil
+}
+
+// chaosConfig checks the flags of --scenario chaos, which starts its own
+// Postgres and hookd serve and takes only the flags that shape the chaos.
+func chaosConfig(c config, set map[string]bool, duration time.Duration, concurrency int) (config, error) {
+	for _, f := range []string{"target", "admin-key", "start", "hookd-pid", "postgres-pid", "database-url", "endpoints",
+		"messages", "rate", "tenant", "pg-settle", "ready-timeout"} {
+		if set[f] {
+			return config{}, fmt.Errorf("--%s does not go with --scenario chaos, which starts its own Postgres and hookd serve", f)
+		}
+	}
+	o := &c.chaos
+	o.hookdBin, o.keep, o.duration = c.hookd.bin, c.hookd.keep, duration
+	if duration <= 0 || duration > maxDuration {
+		return config{}, fmt.Errorf("--duration %s: want more than 0 and at most %s", duration, maxDuration)
+	}
+	if o.killEvery < time.Second || o.killEvery >= duration {
+		return config{}, fmt.Errorf("--kill-every %s: want at least 1s and less than --duration", o.killEvery)
+	}
+	if !set["pg-restarts"] {
+		o.pgRestarts = max(1, int(duration/time.Minute))
+	}
+	if o.pgRestarts < 0 || o.pgRestarts >= int(duration/o.killEvery) {
+		return config{}, fmt.Errorf("--pg-restarts %d: want 0 to fewer than --duration / --kill-every", o.pgRestarts)
+	}
+	o.publishers = 4
+	if set["concurrency"] {
+		o.publishers = concurrency
+	}
+	if o.publishers < 1 || o.publishers > 256 {
+		return config{}, fmt.Errorf("--concurrency %d: want 1 to 256 publishers for chaos", o.publishers)
+	}
+	o.publishPause = 5 * time.Millisecond
+	o.drainTimeout = c.drainTimeout
+	if o.drainTimeout <= 0 || o.drainTimeout > maxDuration {
+		return config{}, fmt.Errorf("--drain-timeout %s: want more than 0 and at most %s", o.drainTimeout, maxDuration)
+	}
+	o.maxMessages = min(maxMessages, int(duration.Seconds()*2000)+1000)
+	o.verifyEvery, o.payloadBytes = 1, min(c.payloadBytes, maxPayloadBytes)
+	o.retrySchedule = "1s,1s,2s,2s,5s,5s,10s,10s,10s,10s"
 	return c, nil
 }

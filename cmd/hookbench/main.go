@@ -17,6 +17,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -45,6 +46,9 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if cfg.scenario.name == "chaos" {
+		return chaosMain(ctx, cfg, stdout, stderr)
+	}
 
 	rep, err := run(ctx, cfg, stderr)
 	if rep != nil {
@@ -270,4 +274,29 @@ func describePlan(p plan) string {
 		return fmt.Sprintf("open loop, %s/s for %s = %d messages", num(p.rate), p.duration, p.total())
 	}
 	return fmt.Sprintf("closed loop, %d messages at concurrency %d, time limit %s", p.messages, p.concurrency, p.duration)
+}
+
+// chaosMain runs --scenario chaos and prints its report.
+func chaosMain(ctx context.Context, cfg config, stdout, stderr io.Writer) int {
+	rep, err := runChaos(ctx, cfg.chaos, stderr)
+	write := rep.write
+	if cfg.json {
+		write = func(w io.Writer) error {
+			enc := json.NewEncoder(w)
+			enc.SetIndent("", "  ")
+			return enc.Encode(rep)
+		}
+	}
+	if werr := write(stdout); werr != nil {
+		fmt.Fprintf(stderr, "hookbench: write report: %v\n", werr)
+		return 1
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "hookbench: %v\n", err)
+		return 1
+	}
+	if !rep.ok() {
+		return 1
+	}
+	return 0
 }

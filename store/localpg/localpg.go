@@ -34,6 +34,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -377,4 +378,29 @@ func (c *Cluster) ping(ctx context.Context) error {
 		return fmt.Errorf("port %d is answered by the postgres of %s", c.port, dir)
 	}
 	return nil
+}
+
+// RestartImmediate stops postgres in immediate mode (SIGQUIT: every session
+// is cut off and nothing is checkpointed, as in a crash; what was committed
+// is recovered from the WAL on start) and starts it again on the same port.
+// It is for fault tests.
+func (c *Cluster) RestartImmediate(ctx context.Context) error {
+	c.stopMu.Lock()
+	defer c.stopMu.Unlock()
+	if c.stopped {
+		return errors.New("restart postgres: the cluster is stopped")
+	}
+	if err := c.cmd.Process.Signal(syscall.SIGQUIT); err != nil {
+		return fmt.Errorf("restart postgres: signal: %w", err)
+	}
+	timer := time.NewTimer(stopTimeout)
+	defer timer.Stop()
+	select {
+	case <-c.done:
+	case <-timer.C:
+		_ = c.cmd.Process.Kill()
+		<-c.done
+	}
+	c.logger.Info("postgres stopped in immediate mode", "data_dir", c.dataDir)
+	return c.launch(ctx)
 }

@@ -1,4 +1,4 @@
--- 0004_workers: a heartbeat row per worker process, so that a job left
+-- 0005_workers: a heartbeat row per worker process, so that a job left
 -- `running` by a process that died (kill -9, OOM, a lost machine) is
 -- retried within seconds rather than after River's stuck-job rescue.
 --

@@ -8,11 +8,13 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -186,4 +188,46 @@ func TestAttemptRecordsWhatACustomerNeeds(t *testing.T) {
 			require.Zero(t, tm.TLS)
 		}
 	}
+}
+
+func TestUnfinishedAnswerIsATimeout(t *testing.T) {
+	t.Parallel()
+	// The receiver sends "200 OK" and a first chunk at once, then one byte
+	// every 20ms, long past the 300ms timeout.
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, "accepted")
+		w.(http.Flusher).Flush()
+		for range 250 {
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			_, _ = io.WriteString(w, ".")
+			w.(http.Flusher).Flush()
+		}
+	}))
+	t.Cleanup(srv.Close)
+
+	f := setup(t, delivery.Config{Schedule: delivery.Schedule{}, Sender: delivery.SenderConfig{Timeout: 300 * time.Millisecond}})
+	tn := storetest.Tenant(t, f.st, nil)
+	ep := storetest.Endpoint(t, f.st, tn.ID, &storetest.EndpointOpts{URL: srv.URL})
+	m := f.publish(t, tn.ID, "a.b", `{}`)
+	f.waitStatus(t, tn.ID, m.ID, ep.ID, store.DeliveryFailed)
+
+	as := f.attempts(t, tn.ID, m.ID)
+	require.Len(t, as, 1)
+	a := as[0]
+	require.Equal(t, int32(1), hits.Load(), "the receiver got the request")
+	require.Equal(t, store.AttemptFailed, a.Status)
+	require.Equal(t, http.StatusOK, a.StatusCode)
+	require.Equal(t, delivery.ClassTimeout, a.ErrorClass)
+	require.Equal(t, "endpoint answered 200 OK but the response body did not finish within 300ms", a.Error)
+	require.True(t, a.BodyTruncated, "the body kept is not the whole answer")
+	require.True(t, strings.HasPrefix(string(a.ResponseBody), "accepted"), "%q", a.ResponseBody)
+	require.GreaterOrEqual(t, a.Duration, 300*time.Millisecond)
 }

@@ -53,6 +53,7 @@ type harnessOpts struct {
 	Web             *web.Config       // serve the web pages with this branding; nil: none
 	PublicURL       string            // api.Config.PublicURL
 	SessionTTL      time.Duration     // api.Config.PortalSessionTTL
+	Cipher          *store.Cipher     // encrypts secrets and custom headers at rest, as serve does; nil: plaintext
 }
 
 func newHarness(t *testing.T, opts *harnessOpts) *harness {
@@ -65,7 +66,7 @@ func newHarness(t *testing.T, opts *harnessOpts) *harness {
 		schedule = delivery.Schedule{50 * time.Millisecond, 50 * time.Millisecond}
 	}
 	pool := storetest.DB(t)
-	st := store.New(pool)
+	st := store.New(pool).WithCipher(opts.Cipher)
 	svc, err := delivery.New(pool, st, delivery.Config{
 		RunWorkers:        true,
 		Schedule:          schedule,

@@ -24,7 +24,8 @@ type endpointJSON struct {
 	Description     string            `json:"description"`
 	EventTypes      []string          `json:"event_types"`
 	Channels        []string          `json:"channels"`
-	Headers         map[string]string `json:"headers"`
+	Headers         map[string]string `json:"headers"` // secret values redacted
+	SecretHeaders   []string          `json:"secret_headers"`
 	RateLimit       *int              `json:"rate_limit"`
 	SignatureScheme string            `json:"signature_scheme"`
 	Disabled        bool              `json:"disabled"`
@@ -34,13 +35,12 @@ type endpointJSON struct {
 	UpdatedAt       time.Time         `json:"updated_at"`
 }
 
+// toEndpoint is the wire form of e. The values of secret headers (see
+// delivery.IsSecretHeader) never leave hookd: they read "[redacted]".
 func toEndpoint(e store.Endpoint) endpointJSON {
-	h := e.Headers
-	if h == nil {
-		h = map[string]string{}
-	}
 	return endpointJSON{ID: e.ID, TenantID: e.TenantID, URL: e.URL, Description: e.Description,
-		EventTypes: nonNil(e.EventTypes), Channels: nonNil(e.Channels), Headers: h, RateLimit: e.RateLimit,
+		EventTypes: nonNil(e.EventTypes), Channels: nonNil(e.Channels),
+		Headers: delivery.RedactHeaders(e.Headers, e.SecretHeaders), SecretHeaders: nonNil(e.SecretHeaders), RateLimit: e.RateLimit,
 		SignatureScheme: e.SignatureScheme, Disabled: e.Disabled, DisabledReason: e.DisabledReason,
 		Metadata: rawObject(e.Metadata), CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt}
 }
@@ -59,6 +59,7 @@ type endpointBody struct {
 	EventTypes      *[]string          `json:"event_types"`
 	Channels        *[]string          `json:"channels"`
 	Headers         *map[string]string `json:"headers"`
+	SecretHeaders   *[]string          `json:"secret_headers"`
 	RateLimit       json.RawMessage    `json:"rate_limit"`
 	Disabled        *bool              `json:"disabled"`
 	DisabledReason  *string            `json:"disabled_reason"`
@@ -193,6 +194,9 @@ func (s *server) createEndpoint(c echo.Context) error {
 	if err := s.applyEndpoint(body, &e); err != nil {
 		return err
 	}
+	if err := applySecretHeaders(body, nil, &e); err != nil {
+		return err
+	}
 	if body.SignatureScheme != nil {
 		switch *body.SignatureScheme {
 		case "v1", "v1a":
@@ -283,7 +287,11 @@ func (s *server) patchEndpoint(c echo.Context) error {
 		return fieldErr("secret", "cannot be changed by PATCH; use POST .../secret/rotate")
 	}
 	wasDisabled := e.Disabled
+	stored := e.Headers
 	if err := s.applyEndpoint(body, &e); err != nil {
+		return err
+	}
+	if err := applySecretHeaders(body, stored, &e); err != nil {
 		return err
 	}
 	out, err := s.st.UpdateEndpoint(c.Request().Context(), e)

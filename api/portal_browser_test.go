@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/google/uuid"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"github.com/stretchr/testify/require"
 
@@ -261,6 +262,15 @@ func TestPortalInBrowser(t *testing.T) {
 		click(`#add-header`),
 		setValue(`.header-row .hk`, "X-Team"),
 		setValue(`.header-row .hv`, "billing"),
+		// A credential header, hidden by its name, and one the customer
+		// marks secret.
+		click(`#add-header`),
+		setValue(`.header-row:nth-child(2) .hk`, "Authorization"),
+		setValue(`.header-row:nth-child(2) .hv`, "Bearer tok_portal_8c1"),
+		click(`#add-header`),
+		setValue(`.header-row:nth-child(3) .hk`, "X-Tenant-Pin"),
+		setValue(`.header-row:nth-child(3) .hv`, "pin_portal_3f7"),
+		click(`.header-row:nth-child(3) .hs`),
 		click(`#save-endpoint`))
 	b.waitText(t, "#endpoint-url", rc.url)
 	list := s.must(t, http.StatusOK, http.MethodGet, "/api/v1/tenants/"+tenant+"/endpoints", adminKey, nil)["data"].([]any)
@@ -268,7 +278,12 @@ func TestPortalInBrowser(t *testing.T) {
 	ep := list[0].(map[string]any)
 	epID := ep["id"].(string)
 	require.ElementsMatch(t, []any{"invoice.paid", "customer.created"}, ep["event_types"])
-	require.Equal(t, map[string]any{"X-Team": "billing"}, ep["headers"])
+	require.Equal(t, map[string]any{"X-Team": "billing", "Authorization": "[redacted]", "X-Tenant-Pin": "[redacted]"}, ep["headers"])
+	require.Equal(t, []any{"X-Tenant-Pin"}, ep["secret_headers"])
+	b.waitText(t, "main", "X-Tenant-Pin: [redacted]")
+	shown := b.text(t, "main")
+	require.NotContains(t, shown, "tok_portal_8c1", "the page never shows a secret header's value")
+	require.NotContains(t, shown, "pin_portal_3f7")
 
 	// The secret is hidden until revealed; the receiver verifies with what
 	// the page shows.
@@ -288,6 +303,8 @@ func TestPortalInBrowser(t *testing.T) {
 	require.True(t, got[0].verified, "the signature verifies with the secret the portal shows")
 	require.Equal(t, example, string(got[0].body))
 	require.Equal(t, "billing", got[0].header.Get("X-Team"))
+	require.Equal(t, "Bearer tok_portal_8c1", got[0].header.Get("Authorization"), "the receiver gets the real values")
+	require.Equal(t, "pin_portal_3f7", got[0].header.Get("X-Tenant-Pin"))
 	b.waitText(t, "main", "Recent deliveries")
 	b.shot(t, "03-endpoint-detail")
 
@@ -319,6 +336,7 @@ func TestPortalInBrowser(t *testing.T) {
 	b.do(t, click(`#log-rows a[data-message]`)) // the newest: the failed one
 	b.waitText(t, "#attempts pre.body", "nope")
 	require.Contains(t, b.text(t, "#attempts"), "500 Internal Server Error")
+	require.NotContains(t, b.text(t, "main"), "tok_portal_8c1", "nor does the delivery log")
 	require.Contains(t, b.text(t, "#attempts"), "X-Receiver", "the response headers are shown")
 	b.waitText(t, "main", "in_1NqT3x") // the payload
 	b.shot(t, "05-message-failed")
@@ -351,10 +369,22 @@ func TestPortalInBrowser(t *testing.T) {
 	// Edit, disable and enable; the list shows health at a glance.
 	b.do(t, chromedp.Navigate(s.url+"/portal/#/endpoints/"+epID+"/edit"))
 	b.wait(t, "the edit form", `document.querySelector("#ep-description")?.value === "Billing service (production)"`)
+	// The rows come in name order: Authorization, X-Team, X-Tenant-Pin.
+	require.Equal(t, "Authorization", eval[string](t, b, `document.querySelector(".header-row:nth-child(1) .hk").value`))
+	require.Empty(t, eval[string](t, b, `document.querySelector(".header-row:nth-child(1) .hv").value`), "a hidden value is not in the form")
+	require.True(t, eval[bool](t, b, `document.querySelector(".header-row:nth-child(1) .hs").disabled`), "a credential header is always secret")
+	require.True(t, eval[bool](t, b, `document.querySelector(".header-row:nth-child(3) .hs").checked`))
+	b.shot(t, "07-endpoint-edit")
 	b.do(t,
 		setValue(`#ep-description`, "Billing service"),
+		setValue(`.header-row:nth-child(2) .hv`, "billing-eu"),
 		click(`#save-endpoint`))
 	b.waitText(t, "#endpoint-description", "Billing service")
+	stored, err := s.st.GetEndpoint(context.Background(), tenant, uuid.MustParse(epID))
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"X-Team": "billing-eu", "Authorization": "Bearer tok_portal_8c1", "X-Tenant-Pin": "pin_portal_3f7"},
+		stored.Headers, "saving the form keeps the hidden values")
+	require.Equal(t, []string{"X-Tenant-Pin"}, stored.SecretHeaders)
 	b.do(t,
 		click(`#toggle-endpoint`),
 		setValue(`dialog input`, "moving servers"),

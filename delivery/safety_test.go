@@ -8,11 +8,13 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -186,4 +188,117 @@ func TestAttemptRecordsWhatACustomerNeeds(t *testing.T) {
 			require.Zero(t, tm.TLS)
 		}
 	}
+}
+
+func TestUnfinishedAnswerIsATimeout(t *testing.T) {
+	t.Parallel()
+	// The receiver sends "200 OK" and a first chunk at once, then one byte
+	// every 20ms, long past the 300ms timeout.
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, "accepted")
+		w.(http.Flusher).Flush()
+		for range 250 {
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			_, _ = io.WriteString(w, ".")
+			w.(http.Flusher).Flush()
+		}
+	}))
+	t.Cleanup(srv.Close)
+
+	f := setup(t, delivery.Config{Schedule: delivery.Schedule{}, Sender: delivery.SenderConfig{Timeout: 300 * time.Millisecond}})
+	tn := storetest.Tenant(t, f.st, nil)
+	ep := storetest.Endpoint(t, f.st, tn.ID, &storetest.EndpointOpts{URL: srv.URL})
+	m := f.publish(t, tn.ID, "a.b", `{}`)
+	f.waitStatus(t, tn.ID, m.ID, ep.ID, store.DeliveryFailed)
+
+	as := f.attempts(t, tn.ID, m.ID)
+	require.Len(t, as, 1)
+	a := as[0]
+	require.Equal(t, int32(1), hits.Load(), "the receiver got the request")
+	require.Equal(t, store.AttemptFailed, a.Status)
+	require.Equal(t, http.StatusOK, a.StatusCode)
+	require.Equal(t, delivery.ClassTimeout, a.ErrorClass)
+	require.Equal(t, "endpoint answered 200 OK but the response body did not finish within 300ms", a.Error)
+	require.True(t, a.BodyTruncated, "the body kept is not the whole answer")
+	require.True(t, strings.HasPrefix(string(a.ResponseBody), "accepted"), "%q", a.ResponseBody)
+	require.GreaterOrEqual(t, a.Duration, 300*time.Millisecond)
+}
+
+func TestCredentialHeadersReachTheReceiverOnly(t *testing.T) {
+	t.Parallel()
+	key, err := store.GenerateKey()
+	require.NoError(t, err)
+	raw, err := store.ParseKey(key)
+	require.NoError(t, err)
+	c, err := store.NewCipher(raw)
+	require.NoError(t, err)
+	f := start(t, delivery.Config{AllowNetworks: delivery.LoopbackNetworks()}, c)
+	ctx := context.Background()
+
+	headers := map[string]string{
+		"Authorization":   "Bearer sk_live_auth_4f1c",
+		"Cookie":          "session=sess_cookie_9a2e",
+		"X-Api-Key":       "ak_apikey_77d0",
+		"X-Session-Token": "tok_session_51b3",
+		"X-Tenant-Pin":    "pin_marked_0c6e", // marked secret by the endpoint
+		"X-Source":        "hookd-plain-header",
+	}
+	secrets := []string{"sk_live_auth_4f1c", "sess_cookie_9a2e", "ak_apikey_77d0", "tok_session_51b3", "pin_marked_0c6e"}
+	rc := newReceiver(t, nil)
+	tn := storetest.Tenant(t, f.st, nil)
+	ep := storetest.Endpoint(t, f.st, tn.ID, &storetest.EndpointOpts{URL: rc.srv.URL, Headers: headers,
+		SecretHeaders: []string{"x-tenant-pin"}})
+	m := f.publish(t, tn.ID, "a.b", `{}`)
+	f.waitStatus(t, tn.ID, m.ID, ep.ID, store.DeliverySucceeded)
+
+	// The receiver gets every header in clear.
+	got := rc.requests()
+	require.Len(t, got, 1)
+	for k, v := range headers {
+		require.Equal(t, v, got[0].header.Get(k), k)
+	}
+
+	// The attempt log shows the plain one and hides the rest.
+	as := f.attempts(t, tn.ID, m.ID)
+	require.Len(t, as, 1)
+	for k, v := range headers {
+		want := delivery.Redacted
+		if k == "X-Source" {
+			want = v
+		}
+		require.Equal(t, []string{want}, as[0].RequestHeaders.Values(k), k)
+	}
+
+	// What a dump of the database shows: no header value in clear, in the
+	// endpoint's row or in the attempt's.
+	var stored, logged string
+	require.NoError(t, f.st.Pool().QueryRow(ctx, `SELECT headers FROM endpoints WHERE id = $1`, ep.ID).Scan(&stored))
+	require.True(t, strings.HasPrefix(stored, "enc:v1:"), stored)
+	for _, v := range append(secrets, "hookd-plain-header", "Authorization") {
+		require.NotContains(t, stored, v)
+	}
+	require.NoError(t, f.st.Pool().QueryRow(ctx, `SELECT request_headers::text FROM attempts WHERE message_id = $1`, m.ID).Scan(&logged))
+	for _, v := range secrets {
+		require.NotContains(t, logged, v)
+	}
+	require.Contains(t, logged, "hookd-plain-header")
+
+	// A store with the wrong key cannot read them, and does not fall back
+	// to anything.
+	other, err := store.GenerateKey()
+	require.NoError(t, err)
+	rawOther, err := store.ParseKey(other)
+	require.NoError(t, err)
+	wrong, err := store.NewCipher(rawOther)
+	require.NoError(t, err)
+	_, err = store.New(f.st.Pool()).WithCipher(wrong).GetEndpoint(ctx, tn.ID, ep.ID)
+	require.ErrorIs(t, err, store.ErrSecretKey)
 }

@@ -21,8 +21,8 @@ import (
 
 // Error classes of a [Result]. The empty class means a 2xx answer.
 const (
-	// ClassTimeout: the attempt ran out of time, connecting or waiting
-	// for the answer.
+	// ClassTimeout: the attempt ran out of time, connecting, waiting
+	// for the answer or reading its body.
 	ClassTimeout = "timeout"
 	// ClassConnect: the connection was refused, reset or unreachable,
 	// or the endpoint closed it without answering.
@@ -180,7 +180,8 @@ type Result struct {
 	ResponseHeaders http.Header
 	// ResponseBody is the first MaxResponseBody bytes of the body.
 	ResponseBody []byte
-	// Truncated is true when the body was longer than ResponseBody.
+	// Truncated is true when ResponseBody is not the whole body: it was
+	// longer than MaxResponseBody, or it did not finish (Error says why).
 	Truncated bool
 	// ErrorClass is "" on a 2xx answer, else one of the Class
 	// constants.
@@ -311,16 +312,13 @@ func (s *Sender) Send(ctx context.Context, r Request) (res Result) {
 		res.Error = describeError(err)
 		return res
 	}
-	defer func() {
-		_, _ = io.CopyN(io.Discard, resp.Body, senderDrainLimit)
-		_ = resp.Body.Close()
-	}()
+	defer resp.Body.Close()
 
 	res.StatusCode = resp.StatusCode
 	res.ResponseHeaders = resp.Header
 	res.RetryAfter = resp.Header.Get("Retry-After")
 
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, int64(s.maxBody)+1))
+	body, readErr := readBody(resp.Body, s.maxBody)
 	if len(body) > s.maxBody {
 		body = body[:s.maxBody]
 		res.Truncated = true
@@ -331,7 +329,43 @@ func (s *Sender) Send(ctx context.Context, r Request) (res Result) {
 	if res.ErrorClass != "" {
 		res.Error = describeStatus(resp)
 	}
+	if readErr != nil {
+		// The answer did not finish within the timeout (or the connection
+		// broke): what was read is kept, marked as cut short. A 2xx status
+		// line alone is not an acknowledgement, so the attempt fails with
+		// the read's error class (see the README, "Unfinished answers").
+		res.Truncated = true
+		class := classifyError(readErr)
+		msg := "the response body did not finish: " + describeError(readErr)
+		if class == ClassTimeout {
+			msg = fmt.Sprintf("the response body did not finish within %s", s.timeout)
+		}
+		if res.ErrorClass == "" {
+			res.ErrorClass = class
+			res.Error = "endpoint answered " + resp.Status + " but " + msg
+		} else {
+			res.Error += "; " + msg
+		}
+	}
 	return res
+}
+
+// readBody reads up to limit+1 bytes of body, then discards up to
+// senderDrainLimit more so that the connection can be reused. It returns
+// the bytes read and the error that stopped the body before its end, if
+// one did: a body that stops coming while it is drained is as unfinished
+// as one that stops before the limit. A body longer than limit plus the
+// drain limit is not read further and counts as finished; the connection
+// is then closed rather than reused.
+func readBody(body io.Reader, limit int) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(body, int64(limit)+1))
+	if err != nil || len(b) <= limit {
+		return b, err
+	}
+	if _, err := io.CopyN(io.Discard, body, senderDrainLimit); err != nil && !errors.Is(err, io.EOF) {
+		return b, err
+	}
+	return b, nil
 }
 
 // classifyStatus maps an HTTP status to an error class, "" for 2xx.

@@ -218,6 +218,69 @@ func TestSendTimeout(t *testing.T) {
 	require.Equal(t, srv.Listener.Addr().String(), res.RemoteAddr, "it connected, then waited")
 }
 
+// trickler answers 200 with a first chunk of head at once, then one byte
+// every 20ms for 5s: an answer that does not finish within a short timeout.
+func trickler(head string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, head)
+		w.(http.Flusher).Flush()
+		for range 250 {
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			_, _ = io.WriteString(w, ".")
+			w.(http.Flusher).Flush()
+		}
+	}
+}
+
+func TestSendUnfinishedBodyTimesOut(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		head    string
+		maxBody int
+		kept    string // what the body must start with
+	}{
+		{"stops before the cap", "ok", 0, "ok."},
+		{"stops while the rest is drained", "0123456789abcdef", 8, "01234567"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv, _ := newReceiver(t, trickler(tc.head))
+			res := newTestSender(t, SenderConfig{Timeout: 300 * time.Millisecond, MaxResponseBody: tc.maxBody}).
+				Send(context.Background(), Request{URL: srv.URL, Body: []byte(`{}`)})
+			require.Equal(t, http.StatusOK, res.StatusCode, "the status line came")
+			require.Equal(t, ClassTimeout, res.ErrorClass, res.Error)
+			require.False(t, res.Success(), "an answer that does not finish is not an acknowledgement")
+			require.Equal(t, "endpoint answered 200 OK but the response body did not finish within 300ms", res.Error)
+			require.True(t, res.Truncated)
+			require.True(t, strings.HasPrefix(string(res.ResponseBody), tc.kept), "what came is kept: %q", res.ResponseBody)
+			require.GreaterOrEqual(t, res.Duration, 300*time.Millisecond)
+			require.Less(t, res.Duration, 3*time.Second, "the timeout bounds the whole answer")
+		})
+	}
+}
+
+func TestSendUnfinishedErrorAnswerKeepsItsClass(t *testing.T) {
+	t.Parallel()
+	srv, _ := newReceiver(t, func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusGone)
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	})
+	res := newTestSender(t, SenderConfig{Timeout: 200 * time.Millisecond}).
+		Send(context.Background(), Request{URL: srv.URL, Body: []byte(`{}`)})
+	require.Equal(t, ClassGone, res.ErrorClass, "410 still disables the endpoint")
+	require.Contains(t, res.Error, "endpoint answered 410 Gone; the response body did not finish")
+	require.True(t, res.Truncated)
+}
+
 func TestSendConnectRefused(t *testing.T) {
 	t.Parallel()
 

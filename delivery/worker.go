@@ -192,7 +192,7 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	a := store.Attempt{
 		TenantID: d.TenantID, DeliveryID: d.ID, MessageID: m.ID, EndpointID: e.ID,
 		Trigger: trigger, StatusCode: res.StatusCode,
-		RequestHeaders: redacted(h), ResponseHeaders: res.ResponseHeaders, ResponseBody: res.ResponseBody,
+		RequestHeaders: redacted(h, e.SecretHeaders), ResponseHeaders: res.ResponseHeaders, ResponseBody: res.ResponseBody,
 		BodyTruncated: res.Truncated, ErrorClass: res.ErrorClass, Error: res.Error, RemoteAddr: res.RemoteAddr,
 		URL: e.URL, Duration: res.Duration, ReplayID: job.Args.ReplayID, StartedAt: started,
 		Timings: store.Timings{DNS: res.DNS, Connect: res.Connect, TLS: res.TLS, TTFB: res.TTFB},
@@ -239,14 +239,4 @@ func retryOwed(trigger string, dec decision, res Result, scheduled *time.Time, s
 	}
 	_, abort := receiverAsks(res.ResponseHeaders)
 	return !abort
-}
-
-// redacted copies request headers for the attempt log without the
-// signatures, which are as good as a password for the current timestamp.
-func redacted(h http.Header) http.Header {
-	out := h.Clone()
-	if out.Get("webhook-signature") != "" {
-		out.Set("webhook-signature", "[redacted]")
-	}
-	return out
 }

@@ -84,9 +84,22 @@ func GenerateKey() (string, error) {
 	return base64.StdEncoding.EncodeToString(b), nil
 }
 
-// seal encrypts plain for the row of endpoint (its id, as additional
-// data). A nil Cipher returns plain unchanged.
+// seal encrypts a signing secret or private key of endpoint (its id, as
+// additional data). A nil Cipher returns plain unchanged.
 func (c *Cipher) seal(plain, endpoint string) string {
+	return c.sealFor(plain, secretAAD(endpoint))
+}
+
+// open decrypts a stored signing secret or private key of endpoint.
+// Plaintext values (no "enc:" prefix) are returned as they are, so a
+// database written before a key was set keeps working. The error wraps
+// [ErrSecretKey].
+func (c *Cipher) open(stored, endpoint string) (string, error) {
+	return c.openFor(stored, secretAAD(endpoint))
+}
+
+// sealFor encrypts plain bound to the additional data ad.
+func (c *Cipher) sealFor(plain string, ad []byte) string {
 	if c == nil {
 		return plain
 	}
@@ -94,14 +107,13 @@ func (c *Cipher) seal(plain, endpoint string) string {
 	if _, err := rand.Read(nonce); err != nil {
 		panic("crypto/rand failed: " + err.Error()) // rand.Read does not fail on supported platforms
 	}
-	out := c.aead.Seal(nonce, nonce, []byte(plain), aad(endpoint))
+	out := c.aead.Seal(nonce, nonce, []byte(plain), ad)
 	return encPrefix + base64.StdEncoding.EncodeToString(out)
 }
 
-// open decrypts a stored value of endpoint's row. Plaintext values (no
-// "enc:" prefix) are returned as they are, so a database written before a
-// key was set keeps working. The error wraps [ErrSecretKey].
-func (c *Cipher) open(stored, endpoint string) (string, error) {
+// openFor decrypts what sealFor made with the same ad; a value without
+// the "enc:" prefix is plaintext and returned as it is.
+func (c *Cipher) openFor(stored string, ad []byte) (string, error) {
 	if !strings.HasPrefix(stored, "enc:") {
 		return stored, nil
 	}
@@ -117,34 +129,45 @@ func (c *Cipher) open(stored, endpoint string) (string, error) {
 	if err != nil || len(raw) < n+c.aead.Overhead() {
 		return "", fmt.Errorf("%w: the stored value is damaged", ErrSecretKey)
 	}
-	plain, err := c.aead.Open(nil, raw[:n], raw[n:], aad(endpoint))
+	plain, err := c.aead.Open(nil, raw[:n], raw[n:], ad)
 	if err != nil {
 		return "", ErrSecretKey
 	}
 	return string(plain), nil
 }
 
-func aad(endpoint string) []byte {
+func secretAAD(endpoint string) []byte {
 	return []byte("hookd endpoint secret " + endpoint)
 }
 
-// ReencryptSecrets rewrites every stored endpoint secret and private key
-// from the key from to the key to, in one transaction, and returns how many
-// it rewrote. A nil from means the values are plaintext (a database from
-// before a key was set); plaintext values are taken as they are whatever
-// from is. A nil to writes plaintext. A value that to already decrypts (an
-// earlier run) is left alone, so running it twice is harmless. It returns
-// an error wrapping ErrSecretKey, and changes nothing, when a value
-// decrypts with neither key.
-func (s *Store) ReencryptSecrets(ctx context.Context, from, to *Cipher) (int, error) {
+// Reencrypted counts what [Store.ReencryptSecrets] rewrote.
+type Reencrypted struct {
+	Secrets int // signing secrets and private keys
+	Headers int // endpoints whose custom headers were rewritten
+}
+
+// ReencryptSecrets rewrites every stored endpoint secret and private key,
+// and every endpoint's custom headers, from the key from to the key to, in
+// one transaction, and returns how many it rewrote. A nil from means the
+// values are plaintext (a database from before a key was set); plaintext
+// values are taken as they are whatever from is. A nil to writes
+// plaintext. A value that to already decrypts (an earlier run) is left
+// alone, so running it twice is harmless. It returns an error wrapping
+// ErrSecretKey, and changes nothing, when a value decrypts with neither
+// key.
+func (s *Store) ReencryptSecrets(ctx context.Context, from, to *Cipher) (Reencrypted, error) {
 	b, ok := s.db.(interface {
 		Begin(ctx context.Context) (pgx.Tx, error)
 	})
 	if !ok {
-		return 0, errors.New("reencrypt secrets: the store cannot begin a transaction")
+		return Reencrypted{}, errors.New("reencrypt secrets: the store cannot begin a transaction")
 	}
-	n := 0
+	var n Reencrypted
 	err := pgx.BeginFunc(ctx, b, func(tx pgx.Tx) error {
+		var err error
+		if n.Headers, err = reencryptHeaders(ctx, tx, from, to); err != nil {
+			return fmt.Errorf("custom headers: %w", err)
+		}
 		rows, err := tx.Query(ctx, `SELECT id, endpoint_id, secret FROM endpoint_secrets ORDER BY id FOR UPDATE`)
 		if err != nil {
 			return err
@@ -184,32 +207,36 @@ func (s *Store) ReencryptSecrets(ctx context.Context, from, to *Cipher) (int, er
 		}
 		tag, err := tx.Exec(ctx, `UPDATE endpoint_secrets s SET secret = t.secret
 			FROM unnest($1::uuid[], $2::text[]) AS t(id, secret) WHERE s.id = t.id`, ids, values)
-		n = int(tag.RowsAffected())
+		n.Secrets = int(tag.RowsAffected())
 		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("reencrypt secrets: %w", err)
+		return Reencrypted{}, fmt.Errorf("reencrypt secrets: %w", err)
 	}
 	return n, nil
 }
 
 // CheckSecretKey reports whether the Store's [Cipher] reads the stored
-// secrets, by decrypting the newest encrypted one, so that a process given
-// the wrong key can refuse to start instead of failing every delivery. It
-// returns nil when no secret is encrypted yet, and an error wrapping
-// ErrSecretKey when the key does not fit.
+// secrets, by decrypting the newest encrypted secret and the newest
+// encrypted custom headers, so that a process given the wrong key can
+// refuse to start instead of failing every delivery. It returns nil when
+// nothing is encrypted yet, and an error wrapping ErrSecretKey when the
+// key does not fit.
 func (s *Store) CheckSecretKey(ctx context.Context) error {
 	var endpoint uuid.UUID
 	var value string
 	err := s.db.QueryRow(ctx, `SELECT endpoint_id, secret FROM endpoint_secrets WHERE secret LIKE 'enc:%'
 		ORDER BY id DESC LIMIT 1`).Scan(&endpoint, &value)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil
-	}
-	if err != nil {
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+	case err != nil:
 		return fmt.Errorf("check secret key: %w", err)
+	default:
+		if _, err := s.cipher.open(value, endpoint.String()); err != nil {
+			return fmt.Errorf("check secret key: %w", err)
+		}
 	}
-	if _, err := s.cipher.open(value, endpoint.String()); err != nil {
+	if err := s.checkHeadersKey(ctx); err != nil {
 		return fmt.Errorf("check secret key: %w", err)
 	}
 	return nil

@@ -146,7 +146,7 @@ func TestReencryptSecrets(t *testing.T) {
 
 	// A database from before a key was set.
 	tn := storetest.Tenant(t, plain, nil)
-	v1 := storetest.Endpoint(t, plain, tn.ID, nil)
+	v1 := storetest.Endpoint(t, plain, tn.ID, &storetest.EndpointOpts{Headers: map[string]string{"Authorization": "Bearer tok_9f2"}})
 	v1a := storetest.Endpoint(t, plain, tn.ID, &storetest.EndpointOpts{Secret: testPrivateKey, SignatureScheme: "v1a"})
 	require.NoError(t, plain.RotateSecret(ctx, tn.ID, v1.ID, "whsec_rotated", time.Hour))
 	first, second := newCipher(t), newCipher(t)
@@ -158,11 +158,12 @@ func TestReencryptSecrets(t *testing.T) {
 	require.NoError(t, plain.CheckSecretKey(ctx), "nothing encrypted yet")
 	n, err := plain.ReencryptSecrets(ctx, nil, first)
 	require.NoError(t, err)
-	require.Equal(t, 3, n)
+	require.Equal(t, store.Reencrypted{Secrets: 3, Headers: 2}, n)
 	require.NoError(t, plain.WithCipher(first).CheckSecretKey(ctx))
 	require.ErrorIs(t, plain.CheckSecretKey(ctx), store.ErrSecretKey, "no key for encrypted secrets")
 	require.ErrorIs(t, plain.WithCipher(second).CheckSecretKey(ctx), store.ErrSecretKey, "the wrong key")
 	requireNoPlaintext(t, tx)
+	requireHeadersSealed(t, tx, "tok_9f2")
 	n, err = plain.ReencryptSecrets(ctx, nil, first)
 	require.NoError(t, err)
 	require.Zero(t, n, "running it again changes nothing")
@@ -170,8 +171,14 @@ func TestReencryptSecrets(t *testing.T) {
 	// Changing the key: the old one no longer decrypts, the new one does.
 	n, err = plain.ReencryptSecrets(ctx, first, second)
 	require.NoError(t, err)
-	require.Equal(t, 3, n)
+	require.Equal(t, store.Reencrypted{Secrets: 3, Headers: 2}, n)
 	requireNoPlaintext(t, tx)
+	requireHeadersSealed(t, tx, "tok_9f2")
+	_, err = plain.WithCipher(first).GetEndpoint(ctx, tn.ID, v1.ID)
+	require.ErrorIs(t, err, store.ErrSecretKey, "the old key no longer opens the headers")
+	got, err := plain.WithCipher(second).GetEndpoint(ctx, tn.ID, v1.ID)
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"Authorization": "Bearer tok_9f2"}, got.Headers)
 	_, err = plain.WithCipher(first).CurrentSecret(ctx, tn.ID, v1.ID)
 	require.ErrorIs(t, err, store.ErrSecretKey, "the old key no longer decrypts")
 	for ep, want := range map[uuid.UUID]string{v1.ID: "whsec_rotated", v1a.ID: testPrivateKey} {
@@ -181,15 +188,19 @@ func TestReencryptSecrets(t *testing.T) {
 	}
 
 	// A wrong old key changes nothing.
-	before := storedSecrets(t, tx)
+	before, beforeHeaders := storedSecrets(t, tx), storedHeaders(t, tx)
 	_, err = plain.ReencryptSecrets(ctx, newCipher(t), newCipher(t))
 	require.ErrorIs(t, err, store.ErrSecretKey)
 	require.Equal(t, before, storedSecrets(t, tx))
+	require.Equal(t, beforeHeaders, storedHeaders(t, tx))
 
 	// And back to plaintext, for whoever needs to turn encryption off.
 	n, err = plain.ReencryptSecrets(ctx, second, nil)
 	require.NoError(t, err)
-	require.Equal(t, 3, n)
+	require.Equal(t, store.Reencrypted{Secrets: 3, Headers: 2}, n)
+	got, err = plain.GetEndpoint(ctx, tn.ID, v1.ID)
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"Authorization": "Bearer tok_9f2"}, got.Headers)
 	cur, err = plain.CurrentSecret(ctx, tn.ID, v1.ID)
 	require.NoError(t, err)
 	require.Equal(t, "whsec_rotated", cur.Secret)

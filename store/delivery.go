@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -191,8 +190,9 @@ type Work struct {
 	Message  Message
 	Endpoint Endpoint
 	Secrets  []string // the current key first, then unexpired rotated-out keys
-	// SecretsErr is set (wrapping ErrSecretKey) when the keys are encrypted
-	// and the Store's [Cipher] cannot decrypt them; Secrets is then empty.
+	// SecretsErr is set (wrapping ErrSecretKey) when the keys or the
+	// endpoint's custom headers are encrypted and the Store's [Cipher]
+	// cannot decrypt them; Secrets and Endpoint.Headers are then empty.
 	// It is per delivery so that one unreadable row does not fail a batch.
 	SecretsErr error
 }
@@ -204,8 +204,7 @@ func (s *Store) LoadWork(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Wo
 			d.id, d.tenant_id, d.message_id, d.endpoint_id, d.status, d.attempts, d.next_attempt_at, d.last_status_code,
 			d.created_at, d.updated_at,
 			m.id, m.tenant_id, m.event_type, m.payload, m.channels, coalesce(m.idempotency_key, ''), m.created_at,
-			e.id, e.tenant_id, e.url, e.description, e.event_types, e.channels, e.headers, e.rate_limit, e.signature_scheme,
-			e.disabled, e.disabled_reason, e.metadata, e.created_at, e.updated_at,
+			`+prefixed("e.", endpointCols)+`,
 			ARRAY(SELECT s.secret FROM endpoint_secrets s WHERE s.endpoint_id = e.id
 				AND (s.expires_at IS NULL OR s.expires_at > now()) ORDER BY s.expires_at DESC NULLS FIRST)
 		FROM deliveries d
@@ -220,16 +219,18 @@ func (s *Store) LoadWork(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Wo
 	for rows.Next() {
 		var w Work
 		d, m, e := &w.Delivery, &w.Message, &w.Endpoint
-		var headers []byte
-		if err := rows.Scan(&d.ID, &d.TenantID, &d.MessageID, &d.EndpointID, &d.Status, &d.Attempts, &d.NextAttemptAt,
+		var headers string
+		dest := []any{&d.ID, &d.TenantID, &d.MessageID, &d.EndpointID, &d.Status, &d.Attempts, &d.NextAttemptAt,
 			&d.LastStatusCode, &d.CreatedAt, &d.UpdatedAt,
-			&m.ID, &m.TenantID, &m.EventType, &m.Payload, &m.Channels, &m.IdempotencyKey, &m.CreatedAt,
-			&e.ID, &e.TenantID, &e.URL, &e.Description, &e.EventTypes, &e.Channels, &headers, &e.RateLimit, &e.SignatureScheme,
-			&e.Disabled, &e.DisabledReason, &e.Metadata, &e.CreatedAt, &e.UpdatedAt, &w.Secrets); err != nil {
+			&m.ID, &m.TenantID, &m.EventType, &m.Payload, &m.Channels, &m.IdempotencyKey, &m.CreatedAt}
+		dest = append(append(dest, endpointDest(e, &headers)...), &w.Secrets)
+		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("load work: %w", err)
 		}
-		if err := json.Unmarshal(headers, &e.Headers); err != nil {
-			return nil, fmt.Errorf("load work: endpoint %s headers: %w", e.ID, err)
+		if err := s.openEndpointHeaders(e, headers); err != nil {
+			w.Secrets, w.SecretsErr = nil, fmt.Errorf("load work: %w", err)
+			out[d.ID] = w
+			continue
 		}
 		for i, v := range w.Secrets {
 			plain, err := s.cipher.open(v, e.ID.String())

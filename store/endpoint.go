@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -18,8 +17,14 @@ type Endpoint struct {
 	Description string
 	EventTypes  []string // empty = all; "invoice.*" matches by prefix
 	Channels    []string // empty = all
-	Headers     map[string]string
-	RateLimit   *int
+	// Headers are sent with every attempt. They are stored encrypted,
+	// like the signing secrets (see header.go).
+	Headers map[string]string
+	// SecretHeaders names headers, beyond the usual credential headers,
+	// whose values are never shown: not in the attempt log, not by the
+	// API (compared without regard to case).
+	SecretHeaders []string
+	RateLimit     *int
 	// SignatureScheme is "v1" (HMAC-SHA256, whsec_ keys) or "v1a" (ed25519).
 	SignatureScheme string
 	Disabled        bool
@@ -29,33 +34,47 @@ type Endpoint struct {
 	UpdatedAt       time.Time
 }
 
-const endpointCols = `id, tenant_id, url, description, event_types, channels, headers, rate_limit, signature_scheme,
-	disabled, disabled_reason, metadata, created_at, updated_at`
+const endpointCols = `id, tenant_id, url, description, event_types, channels, headers, secret_headers, rate_limit,
+	signature_scheme, disabled, disabled_reason, metadata, created_at, updated_at`
 
-func scanEndpoint(row pgx.Row) (Endpoint, error) {
+// fanoutCols are endpointCols without the custom headers (an empty
+// object in their place): fan-out matches on filters and sends nothing,
+// so it does not decrypt them.
+const fanoutCols = `id, tenant_id, url, description, event_types, channels, '{}'::text AS headers, secret_headers,
+	rate_limit, signature_scheme, disabled, disabled_reason, metadata, created_at, updated_at`
+
+// endpointDest returns the scan destinations of endpointCols into e, the
+// headers as stored into headers.
+func endpointDest(e *Endpoint, headers *string) []any {
+	return []any{&e.ID, &e.TenantID, &e.URL, &e.Description, &e.EventTypes, &e.Channels, headers, &e.SecretHeaders,
+		&e.RateLimit, &e.SignatureScheme, &e.Disabled, &e.DisabledReason, &e.Metadata, &e.CreatedAt, &e.UpdatedAt}
+}
+
+func (s *Store) scanEndpoint(row pgx.Row) (Endpoint, error) {
 	var e Endpoint
-	var headers []byte
-	err := row.Scan(&e.ID, &e.TenantID, &e.URL, &e.Description, &e.EventTypes, &e.Channels, &headers,
-		&e.RateLimit, &e.SignatureScheme, &e.Disabled, &e.DisabledReason, &e.Metadata, &e.CreatedAt, &e.UpdatedAt)
-	if err != nil {
+	var headers string
+	if err := row.Scan(endpointDest(&e, &headers)...); err != nil {
 		return Endpoint{}, mapErr(err)
 	}
-	if err := json.Unmarshal(headers, &e.Headers); err != nil {
-		return Endpoint{}, fmt.Errorf("endpoint %s headers: %w", e.ID, err)
+	if err := s.openEndpointHeaders(&e, headers); err != nil {
+		return Endpoint{}, err
 	}
 	return e, nil
 }
 
-func headersJSON(h map[string]string) []byte {
-	if h == nil {
-		h = map[string]string{}
+// openEndpointHeaders decrypts the stored headers of e into e.Headers.
+// The error wraps [ErrSecretKey] when the Store's key does not open them.
+func (s *Store) openEndpointHeaders(e *Endpoint, stored string) error {
+	h, err := s.cipher.openHeaders(stored, e.ID.String())
+	if err != nil {
+		return fmt.Errorf("endpoint %s: %w", e.ID, err)
 	}
-	b, _ := json.Marshal(h)
-	return b
+	e.Headers = h
+	return nil
 }
 
-// CreateEndpoint stores e with its first signing secret (encrypted when the
-// Store has a [Cipher]). It returns ErrNotFound when the tenant does not
+// CreateEndpoint stores e with its first signing secret (the secret and the
+// custom headers encrypted when the Store has a [Cipher]). It returns ErrNotFound when the tenant does not
 // exist.
 func (s *Store) CreateEndpoint(ctx context.Context, e Endpoint, secret string) (Endpoint, error) {
 	if e.ID == uuid.Nil {
@@ -65,16 +84,17 @@ func (s *Store) CreateEndpoint(ctx context.Context, e Endpoint, secret string) (
 	if e.SignatureScheme == "" {
 		e.SignatureScheme = "v1"
 	}
-	b.Queue(`INSERT INTO endpoints (id, tenant_id, url, description, event_types, channels, headers, rate_limit,
-			disabled, disabled_reason, metadata, signature_scheme)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING `+endpointCols,
-		e.ID, e.TenantID, e.URL, e.Description, orEmpty(e.EventTypes), orEmpty(e.Channels), headersJSON(e.Headers),
+	b.Queue(`INSERT INTO endpoints (id, tenant_id, url, description, event_types, channels, headers, secret_headers,
+			rate_limit, disabled, disabled_reason, metadata, signature_scheme)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING `+endpointCols,
+		e.ID, e.TenantID, e.URL, e.Description, orEmpty(e.EventTypes), orEmpty(e.Channels),
+		s.cipher.sealHeaders(e.Headers, e.ID.String()), orEmpty(e.SecretHeaders),
 		e.RateLimit, e.Disabled, e.DisabledReason, orEmptyJSON(e.Metadata), e.SignatureScheme)
 	b.Queue(`INSERT INTO endpoint_secrets (id, endpoint_id, tenant_id, secret) VALUES ($1, $2, $3, $4)`,
 		NewID(), e.ID, e.TenantID, s.cipher.seal(secret, e.ID.String()))
 	res := s.db.SendBatch(ctx, b)
 	defer res.Close()
-	out, err := scanEndpoint(res.QueryRow())
+	out, err := s.scanEndpoint(res.QueryRow())
 	if err != nil {
 		return Endpoint{}, fmt.Errorf("create endpoint: %w", err)
 	}
@@ -86,7 +106,7 @@ func (s *Store) CreateEndpoint(ctx context.Context, e Endpoint, secret string) (
 
 // GetEndpoint returns ErrNotFound unless the endpoint exists and belongs to tenant.
 func (s *Store) GetEndpoint(ctx context.Context, tenant string, id uuid.UUID) (Endpoint, error) {
-	e, err := scanEndpoint(s.db.QueryRow(ctx,
+	e, err := s.scanEndpoint(s.db.QueryRow(ctx,
 		`SELECT `+endpointCols+` FROM endpoints WHERE tenant_id = $1 AND id = $2`, tenant, id))
 	if err != nil {
 		return Endpoint{}, fmt.Errorf("get endpoint %s: %w", id, err)
@@ -105,7 +125,7 @@ func (s *Store) ListEndpoints(ctx context.Context, tenant string, p Page) ([]End
 	if err != nil {
 		return nil, "", fmt.Errorf("list endpoints: %w", err)
 	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Endpoint, error) { return scanEndpoint(r) })
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Endpoint, error) { return s.scanEndpoint(r) })
 	if err != nil {
 		return nil, "", fmt.Errorf("list endpoints: %w", err)
 	}
@@ -113,14 +133,15 @@ func (s *Store) ListEndpoints(ctx context.Context, tenant string, p Page) ([]End
 	return list, next, nil
 }
 
-// ActiveEndpoints returns every enabled endpoint of a tenant, for fan-out.
+// ActiveEndpoints returns every enabled endpoint of a tenant, for fan-out,
+// without their custom headers.
 func (s *Store) ActiveEndpoints(ctx context.Context, tenant string) ([]Endpoint, error) {
-	rows, err := s.db.Query(ctx, `SELECT `+endpointCols+` FROM endpoints
+	rows, err := s.db.Query(ctx, `SELECT `+fanoutCols+` FROM endpoints
 		WHERE tenant_id = $1 AND NOT disabled ORDER BY id`, tenant)
 	if err != nil {
 		return nil, fmt.Errorf("active endpoints: %w", err)
 	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Endpoint, error) { return scanEndpoint(r) })
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Endpoint, error) { return s.scanEndpoint(r) })
 	if err != nil {
 		return nil, fmt.Errorf("active endpoints: %w", err)
 	}
@@ -129,11 +150,12 @@ func (s *Store) ActiveEndpoints(ctx context.Context, tenant string) ([]Endpoint,
 
 // UpdateEndpoint writes every mutable field of e.
 func (s *Store) UpdateEndpoint(ctx context.Context, e Endpoint) (Endpoint, error) {
-	out, err := scanEndpoint(s.db.QueryRow(ctx, `UPDATE endpoints SET url = $3, description = $4,
-			event_types = $5, channels = $6, headers = $7, rate_limit = $8, disabled = $9, disabled_reason = $10,
-			metadata = $11, updated_at = now()
+	out, err := s.scanEndpoint(s.db.QueryRow(ctx, `UPDATE endpoints SET url = $3, description = $4,
+			event_types = $5, channels = $6, headers = $7, secret_headers = $8, rate_limit = $9, disabled = $10,
+			disabled_reason = $11, metadata = $12, updated_at = now()
 		WHERE tenant_id = $1 AND id = $2 RETURNING `+endpointCols,
-		e.TenantID, e.ID, e.URL, e.Description, orEmpty(e.EventTypes), orEmpty(e.Channels), headersJSON(e.Headers),
+		e.TenantID, e.ID, e.URL, e.Description, orEmpty(e.EventTypes), orEmpty(e.Channels),
+		s.cipher.sealHeaders(e.Headers, e.ID.String()), orEmpty(e.SecretHeaders),
 		e.RateLimit, e.Disabled, e.DisabledReason, orEmptyJSON(e.Metadata)))
 	if err != nil {
 		return Endpoint{}, fmt.Errorf("update endpoint %s: %w", e.ID, err)

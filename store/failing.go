@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -68,15 +67,13 @@ func (s *Store) FailingEndpoints(ctx context.Context, p Page) ([]FailingEndpoint
 	}
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (FailingEndpoint, error) {
 		var f FailingEndpoint
-		var headers []byte
-		e := &f.Endpoint
-		err := r.Scan(&e.ID, &e.TenantID, &e.URL, &e.Description, &e.EventTypes, &e.Channels, &headers,
-			&e.RateLimit, &e.SignatureScheme, &e.Disabled, &e.DisabledReason, &e.Metadata, &e.CreatedAt, &e.UpdatedAt,
-			&f.LastStatusCode, &f.LastErrorClass, &f.LastError, &f.LastAttemptAt, &f.ProblemAt, &f.FailedDeliveries)
+		var headers string
+		err := r.Scan(append(endpointDest(&f.Endpoint, &headers),
+			&f.LastStatusCode, &f.LastErrorClass, &f.LastError, &f.LastAttemptAt, &f.ProblemAt, &f.FailedDeliveries)...)
 		if err != nil {
 			return f, err
 		}
-		return f, json.Unmarshal(headers, &e.Headers)
+		return f, s.openEndpointHeaders(&f.Endpoint, headers)
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("failing endpoints: %w", err)

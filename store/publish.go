@@ -11,7 +11,7 @@ import (
 type PublishLookups struct {
 	EventTypes map[string]EventType
 	Tenants    map[string]bool       // which tenants exist
-	Endpoints  map[string][]Endpoint // enabled endpoints by tenant
+	Endpoints  map[string][]Endpoint // enabled endpoints by tenant, without their custom headers
 }
 
 // LookupForPublish reads the event types, tenants and enabled endpoints a
@@ -20,7 +20,7 @@ func (s *Store) LookupForPublish(ctx context.Context, names, tenants []string) (
 	b := &pgx.Batch{}
 	b.Queue(`SELECT `+eventTypeCols+` FROM event_types WHERE name = ANY($1)`, names)
 	b.Queue(`SELECT id FROM tenants WHERE id = ANY($1)`, tenants)
-	b.Queue(`SELECT `+endpointCols+` FROM endpoints WHERE tenant_id = ANY($1) AND NOT disabled ORDER BY id`, tenants)
+	b.Queue(`SELECT `+fanoutCols+` FROM endpoints WHERE tenant_id = ANY($1) AND NOT disabled ORDER BY id`, tenants)
 	res := s.db.SendBatch(ctx, b)
 	defer res.Close()
 	out := PublishLookups{EventTypes: map[string]EventType{}, Tenants: map[string]bool{}, Endpoints: map[string][]Endpoint{}}
@@ -53,7 +53,7 @@ func (s *Store) LookupForPublish(ctx context.Context, names, tenants []string) (
 	if err != nil {
 		return out, fmt.Errorf("publish lookups: endpoints: %w", err)
 	}
-	eps, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Endpoint, error) { return scanEndpoint(r) })
+	eps, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Endpoint, error) { return s.scanEndpoint(r) })
 	if err != nil {
 		return out, fmt.Errorf("publish lookups: endpoints: %w", err)
 	}

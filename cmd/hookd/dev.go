@@ -128,6 +128,9 @@ again. Ctrl-C stops hookd and its Postgres. Deliveries may go to loopback
 	if err != nil {
 		return err
 	}
+	if err := sealHeaders(ctx, store.New(pool).WithCipher(cipher), logger); err != nil {
+		return err
+	}
 	base := baseURL(ln.Addr())
 	if e.PublicURL != "" {
 		base = strings.TrimRight(e.PublicURL, "/")

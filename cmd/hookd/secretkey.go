@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"github.com/hookd/hookd/store"
 )
@@ -23,10 +24,11 @@ func runGenSecretKey(_ context.Context, a cmdArgs) error {
 
 func runRotateSecretKey(ctx context.Context, a cmdArgs) error {
 	fs := newFlagSet("rotate-secret-key", "rotate-secret-key",
-		`Re-encrypts every stored signing secret from the key in HOOKD_SECRET_KEY
-(empty: the secrets are stored in plain text) to the key in
-HOOKD_NEW_SECRET_KEY, in one transaction, on the database at DATABASE_URL.
-Then restart every hookd with HOOKD_SECRET_KEY set to the new key.`)
+		`Re-encrypts every stored signing secret and endpoint custom header from
+the key in HOOKD_SECRET_KEY (empty: they are stored in plain text) to the
+key in HOOKD_NEW_SECRET_KEY, in one transaction, on the database at
+DATABASE_URL. Then restart every hookd with HOOKD_SECRET_KEY set to the new
+key.`)
 	if err := fs.parse(a.args, a.stdout); err != nil {
 		return err
 	}
@@ -61,6 +63,21 @@ Then restart every hookd with HOOKD_SECRET_KEY set to the new key.`)
 	if err != nil {
 		return fmt.Errorf("re-encrypt secrets (nothing was changed): %w", err)
 	}
-	fmt.Fprintf(a.stdout, "re-encrypted %d secrets; now restart hookd with HOOKD_SECRET_KEY set to the new key\n", n)
+	fmt.Fprintf(a.stdout, "re-encrypted %d secrets and the custom headers of %d endpoints; now restart hookd with HOOKD_SECRET_KEY set to the new key\n",
+		n.Secrets, n.Headers)
+	return nil
+}
+
+// sealHeaders encrypts the endpoint custom headers still stored in plain
+// text (from before migration 0004) with st's key; serve and dev run it on
+// start, after migrating.
+func sealHeaders(ctx context.Context, st *store.Store, logger *slog.Logger) error {
+	n, err := st.SealHeaders(ctx)
+	if err != nil {
+		return fmt.Errorf("encrypt endpoint custom headers: %w", err)
+	}
+	if n > 0 {
+		logger.Info("encrypted the custom headers of endpoints stored in plain text", "endpoints", n)
+	}
 	return nil
 }

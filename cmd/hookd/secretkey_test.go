@@ -31,7 +31,7 @@ func TestRotateSecretKeyCommand(t *testing.T) {
 	t.Cleanup(p.Close)
 	st := store.New(p).WithCipher(oldCipher)
 	tn := storetest.Tenant(t, st, nil)
-	ep := storetest.Endpoint(t, st, tn.ID, nil)
+	ep := storetest.Endpoint(t, st, tn.ID, &storetest.EndpointOpts{Headers: map[string]string{"Authorization": "Bearer tok_rot"}})
 
 	rotate := func(from, to string) (int, string) {
 		var stdout, stderr bytes.Buffer
@@ -52,12 +52,17 @@ func TestRotateSecretKeyCommand(t *testing.T) {
 
 	code, out = rotate(oldKey, newKey)
 	require.Equal(t, 0, code, out)
-	require.Contains(t, out, "re-encrypted 1 secrets")
+	require.Contains(t, out, "re-encrypted 1 secrets and the custom headers of 1 endpoints")
 	sec, err = store.New(p).WithCipher(newCipher).CurrentSecret(ctx, tn.ID, ep.ID)
 	require.NoError(t, err)
 	require.Equal(t, storetest.TestSecret, sec.Secret, "the new key opens the secret")
+	got, err := store.New(p).WithCipher(newCipher).GetEndpoint(ctx, tn.ID, ep.ID)
+	require.NoError(t, err)
+	require.Equal(t, "Bearer tok_rot", got.Headers["Authorization"], "and the custom headers")
 	_, err = st.CurrentSecret(ctx, tn.ID, ep.ID)
 	require.ErrorIs(t, err, store.ErrSecretKey, "the old key no longer does")
+	_, err = st.GetEndpoint(ctx, tn.ID, ep.ID)
+	require.ErrorIs(t, err, store.ErrSecretKey)
 
 	code, out = rotate(oldKey, newKey)
 	require.Equal(t, 0, code, "running it again is harmless: %s", out)

@@ -89,6 +89,9 @@ HOOKD_ADMIN_KEY is required for the roles that serve the API.`)
 	if err := store.New(pool).WithCipher(cipher).CheckSecretKey(ctx); err != nil {
 		return fmt.Errorf("HOOKD_SECRET_KEY does not open the secrets stored in this database (was it changed without 'hookd rotate-secret-key'?): %w", err)
 	}
+	if err := sealHeaders(ctx, store.New(pool).WithCipher(cipher), logger); err != nil {
+		return err
+	}
 	srv, svc, err := newServer(pool, e, cipher, e.AdminKey, *role)
 	if err != nil {
 		return err

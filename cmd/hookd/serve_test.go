@@ -1,13 +1,16 @@
 package main
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"github.com/stretchr/testify/require"
 
@@ -87,4 +90,80 @@ func startServe(t *testing.T, bin string, env []string, role string) *devProcess
 	return startHookd(t, bin, env, func(addr string) []string {
 		return []string{"serve", "--role", role, "--addr", addr}
 	})
+}
+
+// TestServeEncryptsHeadersOfAnOlderDatabase starts serve on a database from
+// before migration 0004, whose endpoint kept a bearer token in plain text
+// and whose attempt log shows it: serve migrates, encrypts the headers,
+// scrubs the log, and still sends the token to the receiver.
+func TestServeEncryptsHeadersOfAnOlderDatabase(t *testing.T) {
+	t.Parallel()
+	bin := buildHookd(t)
+	dbURL := storetest.URL(t)
+	secretKey, err := store.GenerateKey()
+	require.NoError(t, err)
+	ctx := context.Background()
+
+	got := make(chan http.Header, 4)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		got <- r.Header.Clone()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(receiver.Close)
+
+	// The schema as it was before 0004, with the data an older hookd wrote
+	// (no key set yet: the signing secret is in plain text too).
+	conn, err := pgx.Connect(ctx, dbURL)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, `
+		ALTER TABLE endpoints DROP COLUMN secret_headers;
+		ALTER TABLE endpoints ALTER COLUMN headers DROP DEFAULT;
+		ALTER TABLE endpoints ALTER COLUMN headers TYPE jsonb USING headers::jsonb;
+		ALTER TABLE endpoints ALTER COLUMN headers SET DEFAULT '{}';
+		DELETE FROM hookd_migrations WHERE version = '0004_header_secrets';
+		INSERT INTO tenants (id, name) VALUES ('shop', 'Shop');
+		INSERT INTO event_types (name) VALUES ('order.shipped');`)
+	require.NoError(t, err)
+	ep, secretID, attempt := store.NewID(), store.NewID(), store.NewID()
+	_, err = conn.Exec(ctx, `INSERT INTO endpoints (id, tenant_id, url, headers) VALUES ($1, 'shop', $2, $3)`,
+		ep, receiver.URL+"/hook", `{"Authorization": "Bearer tok_legacy_5e1", "X-Team": "billing"}`)
+	require.NoError(t, err)
+	_, err = conn.Exec(ctx, `INSERT INTO endpoint_secrets (id, endpoint_id, tenant_id, secret) VALUES ($1, $2, 'shop', $3)`,
+		secretID, ep, storetest.TestSecret)
+	require.NoError(t, err)
+	_, err = conn.Exec(ctx, `INSERT INTO attempts (id, tenant_id, delivery_id, message_id, endpoint_id, attempt, trigger,
+			status, url, started_at, request_headers)
+		VALUES ($1, 'shop', $1, $1, $2, 1, 'scheduled', 'succeeded', $3, now(), $4)`, attempt, ep, receiver.URL+"/hook",
+		`{"Authorization": ["Bearer tok_legacy_5e1"], "X-Team": ["billing"], "X-Session-Token": ["tok_sess_7a2"]}`)
+	require.NoError(t, err)
+
+	env := append(devEnv(), "DATABASE_URL="+dbURL, "HOOKD_SECRET_KEY="+secretKey, "HOOKD_ALLOW_NETWORKS=127.0.0.0/8")
+	p := startServe(t, bin, env, "all")
+	require.Contains(t, p.output(), "encrypted the custom headers of endpoints stored in plain text")
+
+	var stored, logged string
+	require.NoError(t, conn.QueryRow(ctx, `SELECT headers FROM endpoints WHERE id = $1`, ep).Scan(&stored))
+	require.True(t, strings.HasPrefix(stored, "enc:v1:"), stored)
+	require.NotContains(t, stored, "tok_legacy_5e1")
+	require.NoError(t, conn.QueryRow(ctx, `SELECT request_headers::text FROM attempts WHERE id = $1`, attempt).Scan(&logged))
+	require.NotContains(t, logged, "tok_legacy_5e1")
+	require.NotContains(t, logged, "tok_sess_7a2")
+	require.Contains(t, logged, "billing", "other headers stay in the log")
+
+	c := apiClient{base: "http://" + p.addr}
+	var e struct {
+		Headers map[string]string `json:"headers"`
+	}
+	c.decode(t, c.do(t, "GET", "/api/v1/tenants/shop/endpoints/"+ep.String(), "", http.StatusOK), &e)
+	require.Equal(t, map[string]string{"Authorization": "[redacted]", "X-Team": "billing"}, e.Headers)
+
+	c.do(t, "POST", "/api/v1/tenants/shop/messages", `{"event_type":"order.shipped","payload":{"order":7}}`, http.StatusAccepted)
+	select {
+	case h := <-got:
+		require.Equal(t, "Bearer tok_legacy_5e1", h.Get("Authorization"), "the receiver gets the real value")
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no delivery; hookd said:\n%s", p.output())
+	}
 }

@@ -69,6 +69,8 @@ type EndpointOpts struct {
 	Channels   []string
 	Secret     string
 	Headers    map[string]string
+	// SecretHeaders marks headers secret, as the API's secret_headers.
+	SecretHeaders []string
 	// SignatureScheme is "v1" (the default) or "v1a"; a v1a endpoint needs
 	// a "whsk_" Secret.
 	SignatureScheme string
@@ -84,7 +86,7 @@ func Endpoint(t testing.TB, st *store.Store, tenant string, opts *EndpointOpts) 
 		opts = &EndpointOpts{}
 	}
 	e := store.Endpoint{TenantID: tenant, URL: opts.URL, EventTypes: opts.EventTypes, Channels: opts.Channels,
-		Headers: opts.Headers, SignatureScheme: opts.SignatureScheme}
+		Headers: opts.Headers, SecretHeaders: opts.SecretHeaders, SignatureScheme: opts.SignatureScheme}
 	if e.URL == "" {
 		e.URL = "http://127.0.0.1:9/unused"
 	}

@@ -2,6 +2,9 @@
 import { get, post, patch, t, all, mapLimit, ApiError } from "../api.js";
 import { h, clear, time, codePill, pill, emptyState, showErrors, clearErrors, busy, toast } from "../dom.js";
 
+// REDACTED is what the API shows instead of a secret header's value.
+const REDACTED = "[redacted]";
+
 export async function endpointsPage(el) {
   const first = await get(t("/endpoints?limit=50"));
   if (first.data.length === 0) {
@@ -102,7 +105,7 @@ export async function endpointFormPage(el, id) {
     id ? get(t(`/endpoints/${encodeURIComponent(id)}`)) : null,
     all("/event-types"),
   ]);
-  const e = endpoint || { url: "", description: "", event_types: [], channels: [], headers: {}, rate_limit: null };
+  const e = endpoint || { url: "", description: "", event_types: [], channels: [], headers: {}, secret_headers: [], rate_limit: null };
 
   const url = h("input", { type: "text", id: "ep-url", name: "url", class: "mono", inputmode: "url", autocomplete: "off",
     placeholder: "https://example.com/webhooks", value: e.url, required: true });
@@ -122,12 +125,23 @@ export async function endpointFormPage(el, id) {
   const rateLimit = h("input", { type: "number", id: "ep-rate", name: "rate_limit", min: "1", step: "1",
     placeholder: "no limit", value: e.rate_limit ?? "" });
 
+  // Secret values come back as "[redacted]": such a row shows an empty
+  // value, and left empty it sends "[redacted]" again, which keeps the
+  // stored value. "Secret" marks a header in secret_headers; credential
+  // headers (Authorization, X-Api-Key, ...) are hidden whether ticked or not.
+  const marked = (e.secret_headers || []).map((n) => n.toLowerCase());
   const headerRows = h("div", { class: "header-rows" });
   const addHeader = (k = "", v = "") => {
+    const hidden = v === REDACTED;
+    const builtin = hidden && !marked.includes(k.toLowerCase());
     const row = h("div", { class: "header-row" },
       h("input", { type: "text", class: "mono hk", placeholder: "Header name", "aria-label": "Header name", value: k }),
-      h("input", { type: "text", class: "mono hv", placeholder: "Value", "aria-label": "Header value", value: v }),
+      h("input", { type: "text", class: "mono hv", "aria-label": "Header value", autocomplete: "off",
+        placeholder: hidden ? "hidden — leave empty to keep it" : "Value", value: hidden ? "" : v }),
+      h("label", { class: "check hs-label", title: builtin ? "A credential header: its value is always hidden" : "Hide the value once saved" },
+        h("input", { type: "checkbox", class: "hs", checked: hidden, disabled: builtin }), "Secret"),
       h("button", { type: "button", class: "btn btn-ghost btn-sm", "aria-label": "Remove header", onclick: () => row.remove() }, "Remove"));
+    if (hidden) row.dataset.kept = "1";
     headerRows.appendChild(row);
   };
   for (const [k, v] of Object.entries(e.headers || {})) addHeader(k, v);
@@ -149,7 +163,8 @@ export async function endpointFormPage(el, id) {
       h("legend", {}, "Custom headers"),
       headerRows,
       h("button", { type: "button", class: "btn btn-sm", id: "add-header", onclick: () => addHeader() }, "Add header"),
-      h("p", { class: "hint" }, "Sent with every request to this endpoint, e.g. an extra token your server checks.")),
+      h("p", { class: "hint" }, "Sent with every request to this endpoint, e.g. an extra token your server checks. ",
+        "The values of Authorization, Cookie, X-Api-Key and of names ending in -token, -key or -secret are never shown after saving; tick Secret to hide others.")),
     h("div", { class: "field", "data-field": "rate_limit" },
       h("label", { for: "ep-rate" }, "Rate limit (messages per second)"), rateLimit),
     h("div", { class: "form-actions" },
@@ -160,16 +175,25 @@ export async function endpointFormPage(el, id) {
     ev.preventDefault();
     clearErrors(form);
     const headers = {};
+    const secret = [];
     for (const row of headerRows.children) {
       const k = row.querySelector(".hk").value.trim();
-      if (k) headers[k] = row.querySelector(".hv").value;
+      if (!k) continue;
+      const v = row.querySelector(".hv").value;
+      headers[k] = v === "" && row.dataset.kept ? REDACTED : v;
+      const box = row.querySelector(".hs");
+      if (box.checked && !box.disabled) secret.push(k);
     }
+    // Marks set through the API for headers not in the form stay.
+    const names = Object.keys(headers).map((k) => k.toLowerCase());
+    secret.push(...(e.secret_headers || []).filter((n) => !names.includes(n.toLowerCase())));
     const body = {
       url: url.value.trim(),
       description: description.value,
       event_types: checks.map((c) => c.querySelector("input")).filter((i) => i.checked).map((i) => i.value),
       channels: channels.value.split(",").map((s) => s.trim()).filter(Boolean),
       headers,
+      secret_headers: secret,
     };
     if (rateLimit.value !== "") body.rate_limit = Number(rateLimit.value);
     busy(submit, async () => {

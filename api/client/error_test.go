@@ -28,7 +28,7 @@ func TestProblemsFromHookd(t *testing.T) {
 	t.Run("fields at fault", func(t *testing.T) {
 		t.Parallel()
 		_, err := c.CreateEndpoint(ctx, "acme", client.EndpointParams{URL: "ftp://127.0.0.1/hook", Channels: []string{"no spaces"}})
-		e := requireStatus(t, http.StatusUnprocessableEntity, err)
+		e := requireProblem(t, http.StatusUnprocessableEntity, err)
 		require.ElementsMatch(t, []string{"url", "channels"}, mapped(e.Errors, func(f client.FieldError) string { return f.Field }))
 		msg, ok := e.Field("url")
 		require.True(t, ok)
@@ -43,7 +43,7 @@ func TestProblemsFromHookd(t *testing.T) {
 	t.Run("a payload against the schema", func(t *testing.T) {
 		t.Parallel()
 		_, err := c.Publish(ctx, "acme", client.PublishParams{EventType: "invoice.paid", Payload: map[string]any{"amount": 1}})
-		e := requireStatus(t, http.StatusUnprocessableEntity, err)
+		e := requireProblem(t, http.StatusUnprocessableEntity, err)
 		require.NotEmpty(t, e.Errors)
 		require.True(t, strings.HasPrefix(e.Errors[0].Field, "payload"), "field %q", e.Errors[0].Field)
 	})

@@ -67,7 +67,7 @@ func TestAllFollowsNextCursor(t *testing.T) {
 			errs = append(errs, err)
 		}
 		require.Len(t, errs, 1)
-		e := requireStatus(t, http.StatusUnprocessableEntity, errs[0])
+		e := requireProblem(t, http.StatusUnprocessableEntity, errs[0])
 		_, ok := e.Field("cursor")
 		require.True(t, ok, fmt.Sprint(e.Errors))
 	})

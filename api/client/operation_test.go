@@ -296,7 +296,14 @@ func waitDelivery(t *testing.T, c *client.Client, tenant string, message uuid.UU
 }
 
 // requireStatus checks that err is an *client.Error with status.
-func requireStatus(t *testing.T, status int, err error) *client.Error {
+func requireStatus(t *testing.T, status int, err error) {
+	t.Helper()
+	_ = requireProblem(t, status, err)
+}
+
+// requireProblem checks that err is an *client.Error with status and
+// returns it.
+func requireProblem(t *testing.T, status int, err error) *client.Error {
 	t.Helper()
 	var e *client.Error
 	require.True(t, errors.As(err, &e), "want a *client.Error, got %T: %v", err, err)

@@ -107,7 +107,7 @@ func TestGivesUpAfterAttempts(t *testing.T) {
 	u := newUpstream(t, func(n int, w http.ResponseWriter, r *http.Request) { unavailable(w, "") })
 	c := client.New(u.url, "k", client.WithRetry(client.Retry{Attempts: 3, MinWait: time.Millisecond}))
 	_, err := c.GetTenant(t.Context(), "acme")
-	e := requireStatus(t, http.StatusServiceUnavailable, err)
+	e := requireProblem(t, http.StatusServiceUnavailable, err)
 	require.Equal(t, "database unreachable", e.Detail)
 	require.Len(t, u.requests(), 3)
 }

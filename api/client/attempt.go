@@ -48,7 +48,7 @@ type AttemptTimings struct {
 
 // ListMessageAttempts reads one page of a message's attempts.
 func (c *Client) ListMessageAttempts(ctx context.Context, tenant string, message uuid.UUID, p *ListParams) (*Page[Attempt], error) {
-	if err := need("tenant", tenant, "message", message); err != nil {
+	if err := need("tenant id", tenant, "message id", message); err != nil {
 		return nil, err
 	}
 	var out Page[Attempt]
@@ -85,7 +85,7 @@ func (p *ListEndpointAttemptsParams) values() url.Values {
 
 // ListEndpointAttempts reads one page of the attempts to an endpoint.
 func (c *Client) ListEndpointAttempts(ctx context.Context, tenant string, endpoint uuid.UUID, p *ListEndpointAttemptsParams) (*Page[Attempt], error) {
-	if err := need("tenant", tenant, "endpoint", endpoint); err != nil {
+	if err := need("tenant id", tenant, "endpoint id", endpoint); err != nil {
 		return nil, err
 	}
 	var out Page[Attempt]

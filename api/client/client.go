@@ -12,10 +12,18 @@
 //	})
 //
 // Every method takes a context. Calls that are safe to repeat (GET, PUT,
-// DELETE, and Publish, which always sends an idempotency key) are retried
-// with backoff on network errors and on 429, 502, 503 and 504 answers; see
-// Retry. The package imports only the standard library and
-// github.com/google/uuid.
+// DELETE, CountReplay's dry run, and Publish, which always sends an
+// idempotency key) are retried with backoff on network errors and on 429,
+// 502, 503 and 504 answers, waiting as Retry-After says when it is short;
+// see Retry. Other POSTs and PATCHes are sent once.
+//
+// Lists come a page at a time (ListMessages, ...) or as iterators that
+// follow next_cursor (AllMessages, ...):
+//
+//	for m, err := range c.AllMessages(ctx, "acme", nil) { ... }
+//
+// The package imports only the standard library and github.com/google/uuid,
+// so an app that uses it pulls in nothing else.
 package client
 
 import (
@@ -34,7 +42,9 @@ import (
 	"github.com/google/uuid"
 )
 
-// Client calls one hookd. It is safe for concurrent use.
+// Client calls one hookd. Make one with New; it is safe for concurrent
+// use. Bound a call's time with its context (or the HTTP client's
+// Timeout): the default HTTP client has none.
 type Client struct {
 	base      string // like http://127.0.0.1:8080, no trailing slash
 	key       string
@@ -307,7 +317,7 @@ func need(pairs ...any) error {
 			empty = v == uuid.Nil
 		}
 		if empty {
-			return fmt.Errorf("client: the %s id is required", pairs[i])
+			return fmt.Errorf("client: the %s is required", pairs[i])
 		}
 	}
 	return nil

@@ -93,7 +93,7 @@ func endpointPath(tenant string, endpoint uuid.UUID, rest string) string {
 // CreateEndpoint adds an endpoint to a tenant. Its signing secret is made
 // unless p gives one; read it with GetEndpointSecret.
 func (c *Client) CreateEndpoint(ctx context.Context, tenant string, p EndpointParams) (*Endpoint, error) {
-	if err := need("tenant", tenant); err != nil {
+	if err := need("tenant id", tenant); err != nil {
 		return nil, err
 	}
 	var out Endpoint
@@ -103,7 +103,7 @@ func (c *Client) CreateEndpoint(ctx context.Context, tenant string, p EndpointPa
 
 // GetEndpoint reads an endpoint.
 func (c *Client) GetEndpoint(ctx context.Context, tenant string, endpoint uuid.UUID) (*Endpoint, error) {
-	if err := need("tenant", tenant, "endpoint", endpoint); err != nil {
+	if err := need("tenant id", tenant, "endpoint id", endpoint); err != nil {
 		return nil, err
 	}
 	var out Endpoint
@@ -114,7 +114,7 @@ func (c *Client) GetEndpoint(ctx context.Context, tenant string, endpoint uuid.U
 // UpdateEndpoint changes an endpoint. Its secret changes only through
 // RotateEndpointSecret.
 func (c *Client) UpdateEndpoint(ctx context.Context, tenant string, endpoint uuid.UUID, p EndpointUpdate) (*Endpoint, error) {
-	if err := need("tenant", tenant, "endpoint", endpoint); err != nil {
+	if err := need("tenant id", tenant, "endpoint id", endpoint); err != nil {
 		return nil, err
 	}
 	var out Endpoint
@@ -124,7 +124,7 @@ func (c *Client) UpdateEndpoint(ctx context.Context, tenant string, endpoint uui
 
 // DeleteEndpoint deletes an endpoint.
 func (c *Client) DeleteEndpoint(ctx context.Context, tenant string, endpoint uuid.UUID) error {
-	if err := need("tenant", tenant, "endpoint", endpoint); err != nil {
+	if err := need("tenant id", tenant, "endpoint id", endpoint); err != nil {
 		return err
 	}
 	return c.do(ctx, call{method: http.MethodDelete, path: endpointPath(tenant, endpoint, ""), retry: true})
@@ -132,7 +132,7 @@ func (c *Client) DeleteEndpoint(ctx context.Context, tenant string, endpoint uui
 
 // ListEndpoints reads one page of a tenant's endpoints.
 func (c *Client) ListEndpoints(ctx context.Context, tenant string, p *ListParams) (*Page[Endpoint], error) {
-	if err := need("tenant", tenant); err != nil {
+	if err := need("tenant id", tenant); err != nil {
 		return nil, err
 	}
 	var out Page[Endpoint]
@@ -160,7 +160,7 @@ type EndpointSecret struct {
 
 // GetEndpointSecret reads an endpoint's current signing secret.
 func (c *Client) GetEndpointSecret(ctx context.Context, tenant string, endpoint uuid.UUID) (*EndpointSecret, error) {
-	if err := need("tenant", tenant, "endpoint", endpoint); err != nil {
+	if err := need("tenant id", tenant, "endpoint id", endpoint); err != nil {
 		return nil, err
 	}
 	var out EndpointSecret
@@ -180,7 +180,7 @@ type RotateSecretParams struct {
 // RotateEndpointSecret gives an endpoint a new signing secret and returns
 // it. During the grace period deliveries carry both signatures.
 func (c *Client) RotateEndpointSecret(ctx context.Context, tenant string, endpoint uuid.UUID, p *RotateSecretParams) (*EndpointSecret, error) {
-	if err := need("tenant", tenant, "endpoint", endpoint); err != nil {
+	if err := need("tenant id", tenant, "endpoint id", endpoint); err != nil {
 		return nil, err
 	}
 	cl := call{method: http.MethodPost, path: endpointPath(tenant, endpoint, "/secret/rotate")}
@@ -210,7 +210,7 @@ type Enqueued struct {
 // RecoverEndpoint sends again an endpoint's failed deliveries of a window,
 // for when it is back up.
 func (c *Client) RecoverEndpoint(ctx context.Context, tenant string, endpoint uuid.UUID, p RecoverParams) (*Enqueued, error) {
-	if err := need("tenant", tenant, "endpoint", endpoint); err != nil {
+	if err := need("tenant id", tenant, "endpoint id", endpoint); err != nil {
 		return nil, err
 	}
 	var out Enqueued
@@ -231,7 +231,7 @@ type EndpointStats struct {
 
 // GetEndpointStats reads an endpoint's health over 24 hours.
 func (c *Client) GetEndpointStats(ctx context.Context, tenant string, endpoint uuid.UUID) (*EndpointStats, error) {
-	if err := need("tenant", tenant, "endpoint", endpoint); err != nil {
+	if err := need("tenant id", tenant, "endpoint id", endpoint); err != nil {
 		return nil, err
 	}
 	var out EndpointStats
@@ -248,7 +248,7 @@ type TestEvent struct {
 // ({} without one) and delivers it to this endpoint only, whatever its
 // filters. A disabled endpoint answers 409.
 func (c *Client) SendTestEvent(ctx context.Context, tenant string, endpoint uuid.UUID, eventType string) (*TestEvent, error) {
-	if err := need("tenant", tenant, "endpoint", endpoint); err != nil {
+	if err := need("tenant id", tenant, "endpoint id", endpoint); err != nil {
 		return nil, err
 	}
 	var out TestEvent

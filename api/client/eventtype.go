@@ -55,7 +55,7 @@ func (c *Client) CreateEventType(ctx context.Context, p EventTypeParams) (*Event
 
 // GetEventType reads an event type.
 func (c *Client) GetEventType(ctx context.Context, name string) (*EventType, error) {
-	if err := need("event type", name); err != nil {
+	if err := need("event type name", name); err != nil {
 		return nil, err
 	}
 	var out EventType
@@ -65,7 +65,7 @@ func (c *Client) GetEventType(ctx context.Context, name string) (*EventType, err
 
 // UpdateEventType changes an event type. Admin keys only.
 func (c *Client) UpdateEventType(ctx context.Context, name string, p EventTypeUpdate) (*EventType, error) {
-	if err := need("event type", name); err != nil {
+	if err := need("event type name", name); err != nil {
 		return nil, err
 	}
 	var out EventType
@@ -76,7 +76,7 @@ func (c *Client) UpdateEventType(ctx context.Context, name string, p EventTypeUp
 // ArchiveEventType archives an event type (DELETE): it can no longer be
 // published, and old messages keep their meaning. Admin keys only.
 func (c *Client) ArchiveEventType(ctx context.Context, name string) (*EventType, error) {
-	if err := need("event type", name); err != nil {
+	if err := need("event type name", name); err != nil {
 		return nil, err
 	}
 	var out EventType

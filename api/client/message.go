@@ -62,7 +62,7 @@ type PublishParams struct {
 // idempotency key (p's, or one made up), so it is retried like the
 // idempotent calls. Admin keys only.
 func (c *Client) Publish(ctx context.Context, tenant string, p PublishParams) (*Message, error) {
-	if err := need("tenant", tenant); err != nil {
+	if err := need("tenant id", tenant); err != nil {
 		return nil, err
 	}
 	key := p.IdempotencyKey
@@ -77,7 +77,7 @@ func (c *Client) Publish(ctx context.Context, tenant string, p PublishParams) (*
 
 // GetMessage reads a message with its deliveries.
 func (c *Client) GetMessage(ctx context.Context, tenant string, message uuid.UUID) (*MessageWithDeliveries, error) {
-	if err := need("tenant", tenant, "message", message); err != nil {
+	if err := need("tenant id", tenant, "message id", message); err != nil {
 		return nil, err
 	}
 	var out MessageWithDeliveries
@@ -121,7 +121,7 @@ func (p *ListMessagesParams) values() url.Values {
 
 // ListMessages reads one page of a tenant's messages, newest first.
 func (c *Client) ListMessages(ctx context.Context, tenant string, p *ListMessagesParams) (*Page[Message], error) {
-	if err := need("tenant", tenant); err != nil {
+	if err := need("tenant id", tenant); err != nil {
 		return nil, err
 	}
 	var out Page[Message]
@@ -152,7 +152,7 @@ type ResendParams struct {
 // ResendMessage sends a message again. The new attempts keep its
 // webhook-id and have trigger manual.
 func (c *Client) ResendMessage(ctx context.Context, tenant string, message uuid.UUID, p *ResendParams) (*Enqueued, error) {
-	if err := need("tenant", tenant, "message", message); err != nil {
+	if err := need("tenant id", tenant, "message id", message); err != nil {
 		return nil, err
 	}
 	cl := call{method: http.MethodPost, path: messagePath(tenant, message, "/resend")}

@@ -22,7 +22,7 @@ type PortalLinkParams struct {
 // portal of their tenant. It works once, until it expires. Admin keys
 // only.
 func (c *Client) CreatePortalLink(ctx context.Context, tenant string, p *PortalLinkParams) (*PortalLink, error) {
-	if err := need("tenant", tenant); err != nil {
+	if err := need("tenant id", tenant); err != nil {
 		return nil, err
 	}
 	cl := call{method: http.MethodPost, path: pathf("/api/v1/tenants/%s/portal-links", tenant)}
@@ -38,7 +38,7 @@ func (c *Client) CreatePortalLink(ctx context.Context, tenant string, p *PortalL
 // RevokePortalSessions ends every portal session of a tenant at once.
 // Admin keys only.
 func (c *Client) RevokePortalSessions(ctx context.Context, tenant string) error {
-	if err := need("tenant", tenant); err != nil {
+	if err := need("tenant id", tenant); err != nil {
 		return err
 	}
 	return c.do(ctx, call{method: http.MethodPost, path: pathf("/api/v1/tenants/%s/sessions/revoke", tenant)})

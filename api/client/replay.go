@@ -63,7 +63,7 @@ func (c *Client) CreateReplay(ctx context.Context, p ReplayParams) (*Replay, err
 }
 
 // CountReplay is CreateReplay's dry run: it counts the deliveries that
-// match p and sends nothing. Admin keys only.
+// match p and sends nothing, so it is retried like a read. Admin keys only.
 func (c *Client) CountReplay(ctx context.Context, p ReplayParams) (int, error) {
 	var out struct {
 		Matched int `json:"matched"`
@@ -74,7 +74,7 @@ func (c *Client) CountReplay(ctx context.Context, p ReplayParams) (int, error) {
 
 // GetReplay reads a replay's progress. Admin keys only.
 func (c *Client) GetReplay(ctx context.Context, id uuid.UUID) (*Replay, error) {
-	if err := need("replay", id); err != nil {
+	if err := need("replay id", id); err != nil {
 		return nil, err
 	}
 	var out Replay

@@ -28,7 +28,7 @@ type TenantParams struct {
 // UpsertTenant creates the tenant id or replaces its name and metadata
 // (PUT /api/v1/tenants/{tenant}). Admin keys only.
 func (c *Client) UpsertTenant(ctx context.Context, id string, p TenantParams) (*Tenant, error) {
-	if err := need("tenant", id); err != nil {
+	if err := need("tenant id", id); err != nil {
 		return nil, err
 	}
 	var out Tenant
@@ -38,7 +38,7 @@ func (c *Client) UpsertTenant(ctx context.Context, id string, p TenantParams) (*
 
 // GetTenant reads a tenant. Admin keys only.
 func (c *Client) GetTenant(ctx context.Context, id string) (*Tenant, error) {
-	if err := need("tenant", id); err != nil {
+	if err := need("tenant id", id); err != nil {
 		return nil, err
 	}
 	var out Tenant
@@ -49,7 +49,7 @@ func (c *Client) GetTenant(ctx context.Context, id string) (*Tenant, error) {
 // DeleteTenant deletes a tenant with everything it owns: endpoints,
 // messages, attempts, keys. Admin keys only.
 func (c *Client) DeleteTenant(ctx context.Context, id string) error {
-	if err := need("tenant", id); err != nil {
+	if err := need("tenant id", id); err != nil {
 		return err
 	}
 	return c.do(ctx, call{method: http.MethodDelete, path: pathf("/api/v1/tenants/%s", id), retry: true})
@@ -90,7 +90,7 @@ type NewTenantKey struct {
 // tenant's endpoints, messages, attempts, resend and recover. Keep the key:
 // it is not shown again. Admin keys only.
 func (c *Client) CreateTenantKey(ctx context.Context, tenant string) (*NewTenantKey, error) {
-	if err := need("tenant", tenant); err != nil {
+	if err := need("tenant id", tenant); err != nil {
 		return nil, err
 	}
 	var out NewTenantKey
@@ -101,7 +101,7 @@ func (c *Client) CreateTenantKey(ctx context.Context, tenant string) (*NewTenant
 // ListTenantKeys lists a tenant's keys that are not revoked. Admin keys
 // only.
 func (c *Client) ListTenantKeys(ctx context.Context, tenant string) ([]TenantKey, error) {
-	if err := need("tenant", tenant); err != nil {
+	if err := need("tenant id", tenant); err != nil {
 		return nil, err
 	}
 	var out Page[TenantKey]
@@ -114,7 +114,7 @@ func (c *Client) ListTenantKeys(ctx context.Context, tenant string) ([]TenantKey
 
 // RevokeTenantKey revokes a tenant key. Admin keys only.
 func (c *Client) RevokeTenantKey(ctx context.Context, tenant string, key uuid.UUID) error {
-	if err := need("tenant", tenant, "key", key); err != nil {
+	if err := need("tenant id", tenant, "key id", key); err != nil {
 		return err
 	}
 	return c.do(ctx, call{method: http.MethodDelete, path: pathf("/api/v1/tenants/%s/keys/%s", tenant, key.String()), retry: true})

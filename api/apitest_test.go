@@ -350,9 +350,15 @@ func (h *harness) waitDelivery(t testing.TB, tenant, message, status string) obj
 	var last obj
 	eventually(t, func() (bool, string) {
 		m := h.getMessage(t, tenant, message)
-		ds, _ := m["deliveries"].([]any)
+		all, _ := m["deliveries"].([]any)
+		var ds []any // parked ones (for disabled endpoints) aside
+		for _, d := range all {
+			if d.(obj)["status"] != "parked" {
+				ds = append(ds, d)
+			}
+		}
 		if len(ds) != 1 {
-			return false, fmt.Sprintf("the message has %d deliveries, not 1", len(ds))
+			return false, fmt.Sprintf("the message has %d deliveries that are not parked, not 1", len(ds))
 		}
 		last = ds[0].(obj)
 		return last["status"] == status, fmt.Sprintf("the delivery never became %s (last: %v)", status, last)

@@ -40,7 +40,7 @@ func TestFailingEndpointsAndDeliveries(t *testing.T) {
 
 	failedMsg := h.publish(t, acme, et, `{"n": 1}`)
 	h.waitDelivery(t, acme, failedMsg["id"].(string), "failed")
-	okMsg := h.publish(t, globex, et, `{"n": 2}`) // the disabled endpoint gets none
+	okMsg := h.publish(t, globex, et, `{"n": 2}`) // the disabled endpoint's is parked
 	h.waitDelivery(t, globex, okMsg["id"].(string), "succeeded")
 
 	// Failing: the broken endpoint (latest attempt failed) and the disabled
@@ -91,23 +91,25 @@ func TestFailingEndpointsAndDeliveries(t *testing.T) {
 	require.EqualValues(t, 3, d["attempts"], "the first try and two retries")
 	require.EqualValues(t, 500, d["last_status_code"])
 
-	// All deliveries, newest first: the healthy endpoint's too.
+	// All deliveries, newest first: the healthy endpoint's too, and the
+	// one parked for the disabled endpoint.
 	all := h.list(t, "/api/v1/deliveries", adminKey)
-	require.Len(t, all.Data, 2)
+	require.Len(t, all.Data, 3)
 	require.Equal(t, okMsg["id"], all.Data[0]["message_id"], "newest first")
 	for _, tc := range []struct {
 		query string
 		n     int
 	}{
 		{"status=succeeded", 1},
-		{"tenant_id=" + globex, 1},
+		{"status=parked", 1},
+		{"tenant_id=" + globex, 2},
 		{"tenant_id=" + acme + "&status=failed", 1},
 		{"endpoint_id=" + bad["id"].(string), 1},
-		{"event_type=" + et, 2},
+		{"event_type=" + et, 3},
 		{"event_type=nope.nothing", 0},
 		{"since=" + url.QueryEscape(time.Now().Add(time.Hour).Format(time.RFC3339)), 0},
 		{"until=" + url.QueryEscape(time.Now().Add(-time.Hour).Format(time.RFC3339)), 0},
-		{"since=" + url.QueryEscape(time.Now().Add(-time.Hour).Format(time.RFC3339)), 2},
+		{"since=" + url.QueryEscape(time.Now().Add(-time.Hour).Format(time.RFC3339)), 3},
 	} {
 		got := h.list(t, "/api/v1/deliveries?"+tc.query, adminKey)
 		require.Len(t, got.Data, tc.n, "?%s", tc.query)

@@ -52,9 +52,9 @@ func (s *server) listDeliveries(c echo.Context) error {
 	f := store.DeliveryFilter{TenantID: c.QueryParam("tenant_id"), EventType: c.QueryParam("event_type"),
 		Status: c.QueryParam("status")}
 	switch f.Status {
-	case "", store.DeliveryPending, store.DeliverySucceeded, store.DeliveryFailed:
+	case "", store.DeliveryPending, store.DeliverySucceeded, store.DeliveryFailed, store.DeliveryParked:
 	default:
-		return fieldErr("status", "must be pending, succeeded or failed")
+		return fieldErr("status", "must be pending, succeeded, failed or parked")
 	}
 	if f.TenantID != "" && !tenantIDPattern.MatchString(f.TenantID) {
 		return fieldErr("tenant_id", "is not a valid tenant id")

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,11 +35,82 @@ type endpointJSON struct {
 	Metadata        json.RawMessage   `json:"metadata"`
 	CreatedAt       time.Time         `json:"created_at"`
 	UpdatedAt       time.Time         `json:"updated_at"`
+	DisabledAt      *time.Time        `json:"disabled_at"`
+	MaxInFlight     *int              `json:"max_in_flight"`
+	Health          healthJSON        `json:"health"`
+	Circuit         circuitJSON       `json:"circuit"`
+	// ParkedCount is how many deliveries wait for it to be enabled and
+	// sent (PATCH with send_parked).
+	ParkedCount int `json:"parked_count"`
+}
+
+// healthJSON is an endpoint's health: healthy, failing (every attempt has
+// failed since Since, for at least HOOKD_FAILING_AFTER) or disabled.
+type healthJSON struct {
+	State         string     `json:"state"`
+	Since         *time.Time `json:"since"`
+	FailingSince  *time.Time `json:"failing_since"`
+	LastError     string     `json:"last_error"`
+	LastFailureAt *time.Time `json:"last_failure_at"`
+}
+
+// circuitJSON is the last circuit-breaker transition a worker recorded.
+type circuitJSON struct {
+	State  string     `json:"state"`
+	Since  *time.Time `json:"since"`
+	Reason string     `json:"reason"`
 }
 
 // toEndpoint is the wire form of e. The values of secret headers (see
 // delivery.IsSecretHeader) never leave hookd: they read "[redacted]".
 func toEndpoint(e store.Endpoint) endpointJSON {
+	out := endpointJSONOf(e)
+	h := e.Health(time.Now(), failingAfter)
+	out.Health = healthJSON{State: h, FailingSince: e.FailingSince, LastError: e.LastError, LastFailureAt: e.LastFailureAt}
+	switch h {
+	case store.HealthDisabled:
+		out.Health.Since = e.DisabledAt
+	case store.HealthFailing:
+		out.Health.Since = e.FailingSince
+	}
+	if e.LastFailureAt == nil {
+		out.Health.LastError = ""
+	}
+	out.Circuit = circuitJSON{State: cmp.Or(e.Circuit, store.CircuitClosed), Since: e.CircuitSince, Reason: e.CircuitReason}
+	out.DisabledAt, out.MaxInFlight = e.DisabledAt, e.MaxInFlight
+	return out
+}
+
+// failingAfter is HOOKD_FAILING_AFTER, for the health the API reports; the
+// server sets it from its Config.
+var failingAfter = delivery.DefaultFailingAfter
+
+// withParked fills in the parked counts of endpoints.
+func (s *server) withParked(ctx context.Context, eps []endpointJSON) error {
+	ids := make([]uuid.UUID, len(eps))
+	for i, e := range eps {
+		ids[i] = e.ID
+	}
+	counts, err := s.svc.ParkedCounts(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for i := range eps {
+		eps[i].ParkedCount = counts[eps[i].ID]
+	}
+	return nil
+}
+
+// endpointAnswer is the wire form of one endpoint, with its parked count.
+func (s *server) endpointAnswer(c echo.Context, status int, e store.Endpoint) error {
+	out := []endpointJSON{toEndpoint(e)}
+	if err := s.withParked(c.Request().Context(), out); err != nil {
+		return err
+	}
+	return c.JSON(status, out[0])
+}
+
+func endpointJSONOf(e store.Endpoint) endpointJSON {
 	return endpointJSON{ID: e.ID, TenantID: e.TenantID, URL: e.URL, Description: e.Description,
 		EventTypes: nonNil(e.EventTypes), Channels: nonNil(e.Channels),
 		Headers: delivery.RedactHeaders(e.Headers, e.SecretHeaders), SecretHeaders: nonNil(e.SecretHeaders), RateLimit: e.RateLimit,
@@ -66,6 +139,8 @@ type endpointBody struct {
 	Metadata        json.RawMessage    `json:"metadata"`
 	Secret          *string            `json:"secret"`
 	SignatureScheme *string            `json:"signature_scheme"`
+	MaxInFlight     json.RawMessage    `json:"max_in_flight"`
+	SendParked      *bool              `json:"send_parked"`
 }
 
 var (
@@ -136,6 +211,15 @@ func (s *server) applyEndpoint(b endpointBody, e *store.Endpoint) error {
 			bad("rate_limit", "must be a whole number of at least 1 (messages per second), or null")
 		} else {
 			e.RateLimit = &n
+		}
+	}
+	if b.MaxInFlight != nil { // present: null clears it
+		if isNull(b.MaxInFlight) {
+			e.MaxInFlight = nil
+		} else if n, err := strconv.Atoi(string(b.MaxInFlight)); err != nil || n < 1 || n > 1000 {
+			bad("max_in_flight", "must be a whole number from 1 to 1000 (attempts at once per worker process), or null")
+		} else {
+			e.MaxInFlight = &n
 		}
 	}
 	if b.Disabled != nil {
@@ -213,7 +297,7 @@ func (s *server) createEndpoint(c echo.Context) error {
 	if err != nil {
 		return notFound(err, "tenant %s", tenant)
 	}
-	return c.JSON(http.StatusCreated, toEndpoint(out))
+	return s.endpointAnswer(c, http.StatusCreated, out)
 }
 
 // newKey returns the given secret, validated, or a new one for the scheme.
@@ -263,7 +347,11 @@ func (s *server) listEndpoints(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, listOf(rows, next, toEndpoint))
+	out := listOf(rows, next, toEndpoint)
+	if err := s.withParked(c.Request().Context(), out.Data); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
 }
 
 func (s *server) getEndpoint(c echo.Context) error {
@@ -271,7 +359,7 @@ func (s *server) getEndpoint(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, toEndpoint(e))
+	return s.endpointAnswer(c, http.StatusOK, e)
 }
 
 func (s *server) patchEndpoint(c echo.Context) error {
@@ -298,13 +386,28 @@ func (s *server) patchEndpoint(c echo.Context) error {
 	if err != nil {
 		return notFound(err, "endpoint %s", e.ID)
 	}
-	if wasDisabled && !out.Disabled {
-		// Deliveries that were retrying when it was disabled go on now.
-		if _, err := s.svc.ResumeEndpoint(c.Request().Context(), out.ID); err != nil {
+	ctx := c.Request().Context()
+	switch {
+	case !wasDisabled && out.Disabled:
+		// What it was still retrying waits, parked, with what comes next.
+		if _, err := s.st.ParkPending(ctx, out.ID); err != nil {
+			return err
+		}
+	case wasDisabled && !out.Disabled:
+		// Anything left pending without a job (from before parking) goes on.
+		if _, err := s.svc.ResumeEndpoint(ctx, out.ID); err != nil {
 			return err
 		}
 	}
-	return c.JSON(http.StatusOK, toEndpoint(out))
+	if body.SendParked != nil && *body.SendParked {
+		if out.Disabled {
+			return fieldErr("send_parked", "the endpoint is disabled; enable it in the same request (\"disabled\": false) to send what it missed")
+		}
+		if _, err := s.svc.SendParked(ctx, out.TenantID, out.ID); err != nil {
+			return err
+		}
+	}
+	return s.endpointAnswer(c, http.StatusOK, out)
 }
 
 func (s *server) deleteEndpoint(c echo.Context) error {

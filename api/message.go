@@ -164,9 +164,9 @@ func (s *server) listMessages(c echo.Context) error {
 		}
 	}
 	switch f.Status {
-	case "", store.DeliveryPending, store.DeliverySucceeded, store.DeliveryFailed:
+	case "", store.DeliveryPending, store.DeliverySucceeded, store.DeliveryFailed, store.DeliveryParked:
 	default:
-		return fieldErr("status", "must be pending, succeeded or failed")
+		return fieldErr("status", "must be pending, succeeded, failed or parked")
 	}
 	rows, next, err := s.st.ListMessages(c.Request().Context(), c.Param("tenant"), f, p)
 	if err != nil {

@@ -50,6 +50,9 @@ type Config struct {
 	PortalSessionTTL time.Duration
 	// Branding is the portal's look, reported by GET /api/v1/portal/session.
 	Branding Branding
+	// FailingAfter is how long every attempt must have failed for the API
+	// to report an endpoint failing (HOOKD_FAILING_AFTER; 1 hour).
+	FailingAfter time.Duration
 }
 
 // server holds the handlers' dependencies.
@@ -69,6 +72,9 @@ type server struct {
 // New returns the HTTP handler of the whole API (and the web pages).
 func New(cfg Config) http.Handler {
 	cfg.MaxPayloadBytes = cmp.Or(cfg.MaxPayloadBytes, 1<<20)
+	if cfg.FailingAfter > 0 {
+		failingAfter = cfg.FailingAfter // the same for every server of the process
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -10,7 +10,9 @@ import (
 const (
 	QueueFanout  = "fanout"
 	QueueDeliver = "deliver"
-	QueueReplay  = "replay"
+	// QueueRetry runs the retries of deliveries, apart from first attempts.
+	QueueRetry  = "deliver_retry"
+	QueueReplay = "replay"
 	// QueueMaintenance runs clean-ups, one at a time.
 	QueueMaintenance = "maintenance"
 )

@@ -58,20 +58,24 @@ func TestReceiverDisablesEndpoint(t *testing.T) {
 	e, err := f.st.GetEndpoint(ctx, tn.ID, ep.ID)
 	require.NoError(t, err)
 	require.Equal(t, delivery.ReasonReceiverDisable, e.DisabledReason, "the reason is recorded")
-	d1 := f.waitStatus(t, tn.ID, m1.ID, ep.ID, store.DeliveryFailed)
-	require.Equal(t, 1, d1.Attempts, "its pending delivery is stopped")
+	d1 := f.waitStatus(t, tn.ID, m1.ID, ep.ID, store.DeliveryParked)
+	require.Equal(t, 1, d1.Attempts, "its retrying delivery is parked, not sent")
 	require.Nil(t, d1.NextAttemptAt)
 
 	o, err := f.st.GetEndpoint(ctx, tn.ID, other.ID)
 	require.NoError(t, err)
 	require.False(t, o.Disabled, "only the endpoint that asked is disabled")
 
-	// Nothing more is sent to it.
+	// Nothing more is sent to it: what comes is parked for it.
 	m3 := f.publish(t, tn.ID, "a.b", `{"n":"third"}`)
 	ds, err := f.st.MessageDeliveries(ctx, tn.ID, m3.ID)
 	require.NoError(t, err)
-	require.Len(t, ds, 1)
-	require.Equal(t, other.ID, ds[0].EndpointID)
+	require.Len(t, ds, 2)
+	for _, d := range ds {
+		if d.EndpointID == ep.ID {
+			require.Equal(t, store.DeliveryParked, d.Status)
+		}
+	}
 	as := f.attempts(t, tn.ID, m2.ID)
 	for _, a := range as {
 		if a.EndpointID == ep.ID {

@@ -204,7 +204,9 @@ func TestRetriesOnScheduleThenSucceeds(t *testing.T) {
 
 func TestFailsAfterScheduleThenReplays(t *testing.T) {
 	t.Parallel()
-	f := setup(t, delivery.Config{Schedule: delivery.Schedule{50 * time.Millisecond, 50 * time.Millisecond}})
+	// A threshold the test cannot reach keeps the circuit closed: this is
+	// about the schedule (circuit_test.go is about the circuit).
+	f := setup(t, delivery.Config{Schedule: delivery.Schedule{50 * time.Millisecond, 50 * time.Millisecond}, CircuitThreshold: 100})
 	rc, setHealthy := downReceiver(t, 503)
 	tn := storetest.Tenant(t, f.st, nil)
 	ep := storetest.Endpoint(t, f.st, tn.ID, &storetest.EndpointOpts{URL: rc.srv.URL})
@@ -256,11 +258,13 @@ func TestGoneDisablesEndpoint(t *testing.T) {
 		require.NoError(t, err)
 		return e.Disabled && e.DisabledReason != ""
 	}, 5*time.Second, 10*time.Millisecond)
-	// Nothing more goes to a disabled endpoint.
+	// Nothing more goes to a disabled endpoint: it is parked for it.
 	m2 := f.publish(t, tn.ID, "a.b", `{}`)
 	ds, err := f.st.MessageDeliveries(context.Background(), tn.ID, m2.ID)
 	require.NoError(t, err)
-	require.Empty(t, ds)
+	require.Len(t, ds, 1)
+	require.Equal(t, store.DeliveryParked, ds[0].Status)
+	require.Len(t, rc.requests(), 1)
 }
 
 func TestFanoutFilters(t *testing.T) {

@@ -9,11 +9,9 @@ import (
 // Matches tells whether endpoint e wants a message of eventType on
 // channels. An empty filter wants everything; "invoice.*" wants every event
 // type under "invoice."; an endpoint with channels wants messages that share
-// at least one of them.
+// at least one of them. Whether e is disabled does not count here: a
+// disabled endpoint's matches are parked for it.
 func Matches(e store.Endpoint, eventType string, channels []string) bool {
-	if e.Disabled {
-		return false
-	}
 	if len(e.EventTypes) > 0 && !matchesEventType(e.EventTypes, eventType) {
 		return false
 	}

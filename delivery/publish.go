@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -135,29 +136,35 @@ func (s *Service) publishTx(ctx context.Context, tx pgx.Tx, reqs []publishReq) (
 	}
 
 	var jobs []river.InsertManyParams
-	var inline []store.NewDelivery
-	if s.cfg.InlineFanout > 0 {
-		for _, m := range fresh {
-			matched := matching(look.Endpoints[m.TenantID], m)
-			if len(matched) > s.cfg.InlineFanout {
-				jobs = append(jobs, river.InsertManyParams{Args: FanoutArgs{MessageID: m.ID, TenantID: m.TenantID}})
-				continue
-			}
-			for _, e := range matched {
-				inline = append(inline, store.NewDelivery{TenantID: m.TenantID, MessageID: m.ID, EndpointID: e})
-			}
+	inline := map[int][]store.NewDelivery{} // by River priority
+	var parked []store.NewDelivery
+	now := time.Now()
+	for _, m := range fresh {
+		prio := s.fair.priority(m.TenantID, 1, s.cfg.FairShare, now)
+		active, disabled := matching(look.Endpoints[m.TenantID], m)
+		if s.cfg.InlineFanout <= 0 || len(active)+len(disabled) > s.cfg.InlineFanout {
+			jobs = append(jobs, river.InsertManyParams{Args: FanoutArgs{MessageID: m.ID, TenantID: m.TenantID},
+				InsertOpts: &river.InsertOpts{Priority: prio}})
+			continue
 		}
-	} else {
-		for _, m := range fresh {
-			jobs = append(jobs, river.InsertManyParams{Args: FanoutArgs{MessageID: m.ID, TenantID: m.TenantID}})
+		for _, e := range active {
+			inline[prio] = append(inline[prio], store.NewDelivery{TenantID: m.TenantID, MessageID: m.ID, EndpointID: e})
+		}
+		for _, e := range disabled {
+			parked = append(parked, store.NewDelivery{TenantID: m.TenantID, MessageID: m.ID, EndpointID: e})
 		}
 	}
-	if len(inline) > 0 {
-		ids, err := st.InsertDeliveries(ctx, inline)
+	for prio, ds := range inline {
+		ids, err := st.InsertDeliveries(ctx, ds)
 		if err != nil {
 			return nil, err
 		}
-		jobs = deliverJobs(jobs, ids, store.TriggerScheduled, uuid.Nil)
+		jobs = deliverJobs(jobs, ids, store.TriggerScheduled, uuid.Nil, prio)
+	}
+	if len(parked) > 0 {
+		if _, err := st.ParkDeliveries(ctx, parked, s.cfg.MaxParked); err != nil {
+			return nil, err
+		}
 	}
 	if len(jobs) > 0 {
 		if _, err := s.river.InsertManyTx(ctx, tx, jobs); err != nil {

@@ -57,7 +57,31 @@ type Config struct {
 	// SweepInterval is how often stranded deliveries are looked for
 	// (DefaultSweepInterval); negative turns the sweep off on this node.
 	SweepInterval time.Duration
+	// MaxInFlight is how many attempts of one endpoint a process runs at
+	// once, unless the endpoint sets its own (DefaultMaxInFlight).
+	MaxInFlight int
+	// CircuitThreshold is how many consecutive failures open an
+	// endpoint's circuit (DefaultCircuitThreshold).
+	CircuitThreshold int
+	// FailingAfter and DisableAfter: how long every attempt of an
+	// endpoint must have failed for it to be failing (DefaultFailingAfter)
+	// and to be disabled (DefaultDisableAfter; negative: never).
+	FailingAfter time.Duration
+	DisableAfter time.Duration
+	// MaxParked is how many deliveries a disabled endpoint keeps parked
+	// (DefaultMaxParked).
+	MaxParked int
+	// FairShare is the publishes per second a tenant may make before its
+	// deliveries queue behind other tenants' (DefaultFairShare).
+	FairShare int
 }
+
+// Defaults of the isolation settings.
+const (
+	DefaultMaxInFlight      = 8
+	DefaultCircuitThreshold = 5
+	DefaultFairShare        = 100
+)
 
 // Service publishes messages and runs the fan-out, deliver and replay jobs.
 type Service struct {
@@ -66,7 +90,7 @@ type Service struct {
 	river    *river.Client[pgx.Tx]
 	sender   *Sender
 	loader   *batcher[uuid.UUID, loaded]
-	recorder *batcher[store.AttemptRecord, struct{}]
+	recorder *batcher[recordReq, struct{}]
 	// publisher group-commits concurrent publishes (publish.go).
 	publisher *batcher[publishReq, publishRes]
 	logger    *slog.Logger
@@ -74,6 +98,9 @@ type Service struct {
 	limits    limiters // per-endpoint rate limits
 	// workerID is this process's River client id and heartbeat row.
 	workerID string
+	circuits circuits // per-endpoint in-flight caps and circuit breakers
+	fair     fairness // per-tenant publish rates, for queue priority
+	onHealth func(ctx context.Context, event string, e store.Endpoint, reason string) error
 	// stopBeat ends the heartbeat; beatDone is closed when it has.
 	stopBeat context.CancelFunc
 	beatDone chan struct{}
@@ -93,6 +120,12 @@ func New(pool *pgxpool.Pool, st *store.Store, cfg Config) (*Service, error) {
 	cfg.FetchPollInterval = cmp.Or(cfg.FetchPollInterval, 100*time.Millisecond)
 	cfg.Sender.Timeout = cmp.Or(cfg.Sender.Timeout, DefaultTimeout)
 	cfg.SweepInterval = cmp.Or(cfg.SweepInterval, DefaultSweepInterval)
+	cfg.MaxInFlight = cmp.Or(cfg.MaxInFlight, DefaultMaxInFlight)
+	cfg.CircuitThreshold = cmp.Or(cfg.CircuitThreshold, DefaultCircuitThreshold)
+	cfg.FailingAfter = cmp.Or(cfg.FailingAfter, DefaultFailingAfter)
+	cfg.DisableAfter = cmp.Or(cfg.DisableAfter, DefaultDisableAfter)
+	cfg.MaxParked = cmp.Or(cfg.MaxParked, DefaultMaxParked)
+	cfg.FairShare = cmp.Or(cfg.FairShare, DefaultFairShare)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -128,13 +161,19 @@ func New(pool *pgxpool.Pool, st *store.Store, cfg Config) (*Service, error) {
 		river.AddWorker(workers, &replayWorker{s: s})
 		rc.Workers = workers
 		rc.Queues = map[string]river.QueueConfig{
-			QueueFanout:      {MaxWorkers: 16},
-			QueueDeliver:     {MaxWorkers: cfg.Workers},
+			QueueFanout:  {MaxWorkers: 16},
+			QueueDeliver: {MaxWorkers: cfg.Workers},
+			// Retries have their own lane, a quarter the size: a backlog of
+			// retries to failing endpoints cannot hold up first attempts.
+			QueueRetry:       {MaxWorkers: max(cfg.Workers/4, 1)},
 			QueueReplay:      {MaxWorkers: 2},
 			QueueMaintenance: {MaxWorkers: 1},
 		}
 		river.AddWorker(workers, &retentionWorker{s: s}) // also where retention is off: another node may enqueue it
 		river.AddWorker(workers, &sweepWorker{s: s})
+		river.AddWorker(workers, &healthWorker{s: s})
+		rc.PeriodicJobs = append(rc.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(healthInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return HealthArgs{}, nil }, nil))
 		if cfg.Retention > 0 {
 			rc.PeriodicJobs = append(rc.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 				func() (river.JobArgs, *river.InsertOpts) { return RetentionArgs{}, nil },
@@ -205,19 +244,27 @@ func (s *Service) Stop(ctx context.Context) error {
 	return err
 }
 
-func matching(eps []store.Endpoint, m store.Message) []uuid.UUID {
-	var ids []uuid.UUID
+// matching returns the endpoints of eps that m goes to: the enabled ones,
+// and apart the disabled ones, whose deliveries are parked.
+func matching(eps []store.Endpoint, m store.Message) (active, disabled []uuid.UUID) {
 	for _, e := range eps {
 		if Matches(e, m.EventType, m.Channels) {
-			ids = append(ids, e.ID)
+			if e.Disabled {
+				disabled = append(disabled, e.ID)
+			} else {
+				active = append(active, e.ID)
+			}
 		}
 	}
-	return ids
+	return active, disabled
 }
 
 // insertDeliveries creates the deliveries of m to endpoints and one deliver
-// job each, in tx.
-func (s *Service) insertDeliveries(ctx context.Context, tx pgx.Tx, m store.Message, endpoints []uuid.UUID) error {
+// job each, in tx, and parks those to disabled endpoints.
+func (s *Service) insertDeliveries(ctx context.Context, tx pgx.Tx, m store.Message, endpoints, disabled []uuid.UUID, priority int) error {
+	if err := s.park(ctx, tx, m, disabled); err != nil {
+		return err
+	}
 	if len(endpoints) == 0 {
 		return nil
 	}
@@ -229,7 +276,23 @@ func (s *Service) insertDeliveries(ctx context.Context, tx pgx.Tx, m store.Messa
 	if err != nil {
 		return err
 	}
-	return s.enqueue(ctx, tx, ids, store.TriggerScheduled, uuid.Nil)
+	if _, err := s.river.InsertManyTx(ctx, tx, deliverJobs(nil, ids, store.TriggerScheduled, uuid.Nil, priority)); err != nil {
+		return fmt.Errorf("enqueue %d deliveries: %w", len(ids), err)
+	}
+	return nil
+}
+
+// park keeps m for the disabled endpoints it matched, in tx.
+func (s *Service) park(ctx context.Context, tx pgx.Tx, m store.Message, disabled []uuid.UUID) error {
+	if len(disabled) == 0 {
+		return nil
+	}
+	news := make([]store.NewDelivery, len(disabled))
+	for i, e := range disabled {
+		news[i] = store.NewDelivery{TenantID: m.TenantID, MessageID: m.ID, EndpointID: e}
+	}
+	_, err := s.store.WithTx(tx).ParkDeliveries(ctx, news, s.cfg.MaxParked)
+	return err
 }
 
 // enqueue inserts one deliver job for each delivery, in tx.
@@ -237,16 +300,21 @@ func (s *Service) enqueue(ctx context.Context, tx pgx.Tx, deliveries []uuid.UUID
 	if len(deliveries) == 0 {
 		return nil
 	}
-	if _, err := s.river.InsertManyTx(ctx, tx, deliverJobs(nil, deliveries, trigger, replay)); err != nil {
+	if _, err := s.river.InsertManyTx(ctx, tx, deliverJobs(nil, deliveries, trigger, replay, 0)); err != nil {
 		return fmt.Errorf("enqueue %d deliveries: %w", len(deliveries), err)
 	}
 	return nil
 }
 
-// deliverJobs appends one deliver job for each delivery to jobs.
-func deliverJobs(jobs []river.InsertManyParams, deliveries []uuid.UUID, trigger string, replay uuid.UUID) []river.InsertManyParams {
+// deliverJobs appends one deliver job for each delivery to jobs, at River
+// priority (0: the default, 1, the highest).
+func deliverJobs(jobs []river.InsertManyParams, deliveries []uuid.UUID, trigger string, replay uuid.UUID, priority int) []river.InsertManyParams {
 	for _, id := range deliveries {
-		jobs = append(jobs, river.InsertManyParams{Args: DeliverArgs{DeliveryID: id, Trigger: trigger, ReplayID: replay}})
+		p := river.InsertManyParams{Args: DeliverArgs{DeliveryID: id, Trigger: trigger, ReplayID: replay}}
+		if priority > 1 {
+			p.InsertOpts = &river.InsertOpts{Priority: priority}
+		}
+		jobs = append(jobs, p)
 	}
 	return jobs
 }

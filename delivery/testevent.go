@@ -53,7 +53,7 @@ func (s *Service) SendTest(ctx context.Context, tenant string, endpoint uuid.UUI
 		if err != nil {
 			return err
 		}
-		return s.insertDeliveries(ctx, tx, out, []uuid.UUID{e.ID})
+		return s.insertDeliveries(ctx, tx, out, []uuid.UUID{e.ID}, nil, 0)
 	})
 	if err != nil {
 		return store.Message{}, fmt.Errorf("send test to %s: %w", endpoint, err)

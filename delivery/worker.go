@@ -34,11 +34,12 @@ func (w *fanoutWorker) Work(ctx context.Context, job *river.Job[FanoutArgs]) err
 		if err != nil {
 			return err
 		}
-		eps, err := st.ActiveEndpoints(ctx, m.TenantID)
+		eps, err := st.FanoutEndpoints(ctx, m.TenantID)
 		if err != nil {
 			return err
 		}
-		if err := s.insertDeliveries(ctx, tx, m, matching(eps, m)); err != nil {
+		active, disabled := matching(eps, m)
+		if err := s.insertDeliveries(ctx, tx, m, active, disabled, job.Priority); err != nil {
 			return err
 		}
 		// Completing the job in the same transaction makes fan-out exactly once.
@@ -103,26 +104,52 @@ func (s *Service) loadWork(ctx context.Context, ids []uuid.UUID) ([]loaded, erro
 	return out, nil
 }
 
-// recordAttempts writes a batch of attempts in one statement. A delivery
-// attempted twice in one batch (a re-send racing a retry) is split into
-// separate statements, since one statement updates a row once.
-func (s *Service) recordAttempts(ctx context.Context, recs []store.AttemptRecord) ([]struct{}, error) {
-	n := len(recs)
-	for len(recs) > 0 {
-		seen := make(map[uuid.UUID]bool, len(recs))
-		var now, later []store.AttemptRecord
-		for _, r := range recs {
-			if seen[r.Attempt.DeliveryID] {
+// recordReq is one attempt to record and, when the delivery is to be
+// retried, the job of its next attempt.
+type recordReq struct {
+	rec   store.AttemptRecord
+	retry *river.InsertManyParams
+}
+
+// recordAttempts writes a batch of attempts in one statement, with the
+// retry jobs they call for in the same transaction (so a retry can be lost
+// by no crash). A delivery attempted twice in one batch (a re-send racing
+// a retry) is split into separate statements, since one statement updates
+// a row once.
+func (s *Service) recordAttempts(ctx context.Context, reqs []recordReq) ([]struct{}, error) {
+	n := len(reqs)
+	for len(reqs) > 0 {
+		seen := make(map[uuid.UUID]bool, len(reqs))
+		var now []store.AttemptRecord
+		var retries []river.InsertManyParams
+		var later []recordReq
+		for _, r := range reqs {
+			if seen[r.rec.Attempt.DeliveryID] {
 				later = append(later, r)
 				continue
 			}
-			seen[r.Attempt.DeliveryID] = true
-			now = append(now, r)
+			seen[r.rec.Attempt.DeliveryID] = true
+			now = append(now, r.rec)
+			if r.retry != nil {
+				retries = append(retries, *r.retry)
+			}
 		}
-		if err := s.store.RecordAttempts(ctx, now); err != nil {
+		var err error
+		if len(retries) == 0 {
+			err = s.store.RecordAttempts(ctx, now)
+		} else {
+			err = s.store.InTx(ctx, func(tx pgx.Tx) error {
+				if err := s.store.WithTx(tx).RecordAttempts(ctx, now); err != nil {
+					return err
+				}
+				_, err := s.river.InsertManyTx(ctx, tx, retries)
+				return err
+			})
+		}
+		if err != nil {
 			return nil, err
 		}
-		recs = later
+		reqs = later
 	}
 	return make([]struct{}, n), nil
 }
@@ -145,8 +172,14 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	}
 	wk := ld.work
 	d, e, m := wk.Delivery, wk.Endpoint, wk.Message
-	if d.Status != store.DeliveryPending || e.Disabled {
-		return nil // finished by another attempt, or the endpoint stopped
+	if d.Status != store.DeliveryPending {
+		return nil // finished by another attempt, or parked
+	}
+	if e.Disabled {
+		// Disabled since the job was queued: the delivery waits, parked,
+		// until the endpoint is enabled and asked to send what it missed.
+		_, err := s.store.ParkPending(ctx, e.ID)
+		return err
 	}
 	trigger := job.Args.Trigger
 	if trigger == "" {
@@ -164,25 +197,35 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		return fmt.Errorf("sign delivery %s: %w", d.ID, wk.SecretsErr)
 	}
 
-	started := time.Now()
-	msgID := m.ID.String()
-	sig, err := Sign(msgID, started, m.Payload, wk.Secrets)
-	if err != nil {
-		return river.JobCancel(fmt.Errorf("sign delivery %s: %w", d.ID, err))
+	maxInFlight := s.cfg.MaxInFlight
+	if e.MaxInFlight != nil {
+		maxInFlight = *e.MaxInFlight
 	}
-	h := make(http.Header, len(e.Headers)+6)
-	for k, v := range e.Headers {
-		if !reservedHeaders[strings.ToLower(k)] {
-			h.Set(k, v)
+	wait, probe, transition := s.circuits.gate(e.ID, maxInFlight, trigger == store.TriggerManual, time.Now())
+	if wait > 0 {
+		if trigger == store.TriggerScheduled && time.Since(d.CreatedAt) > s.scheduleSpan() {
+			// Its whole schedule went by while the circuit was open.
+			return s.store.FailDelivery(ctx, d.ID)
 		}
+		return river.JobSnooze(wait) // not an attempt: the schedule is unchanged
 	}
-	h.Set("webhook-id", msgID)
-	h.Set("webhook-timestamp", strconv.FormatInt(started.Unix(), 10))
-	h.Set("webhook-signature", sig)
-	h.Set("content-type", "application/json")
-	h.Set("user-agent", s.sender.UserAgent())
+	if transition != "" {
+		s.setCircuit(e.ID, transition, "probing with one attempt after the cool-down")
+	}
 
-	res := s.sender.Send(ctx, Request{URL: e.URL, Headers: h, Body: m.Payload})
+	started := time.Now()
+	res, h, err := s.attempt(ctx, wk, started)
+	closed := s.circuits.done(e.ID, probe, res.Success(), err == nil && unwell(res), s.cfg.CircuitThreshold, time.Now())
+	if err != nil {
+		return err
+	}
+	if closed != "" {
+		reason := "an attempt succeeded"
+		if closed == store.CircuitOpen {
+			reason = fmt.Sprintf("%d consecutive failures, the last: %s", s.cfg.CircuitThreshold, failureSummary(res))
+		}
+		s.setCircuit(e.ID, closed, reason)
+	}
 	if res.ErrorClass == ClassCanceled {
 		// hookd is stopping: not the endpoint's fault, so no attempt is
 		// recorded and River runs the job again later.
@@ -199,32 +242,85 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	}
 	dec := nextAttempt(res, d.Attempts+1, trigger, s.cfg.Schedule, time.Now(), nil)
 	a.Status = dec.attempt
-	rec := store.AttemptRecord{Attempt: a, Status: dec.status}
-	if dec.status == store.DeliveryPending {
-		next := time.Now().Add(dec.wait)
-		rec.NextAttemptAt = &next
-	}
+	req := recordReq{rec: store.AttemptRecord{Attempt: a, Status: dec.status}}
 	owed := retryOwed(trigger, dec, res, d.NextAttemptAt, started)
-	if owed {
+	switch {
+	case owed:
 		// A failed manual try of a delivery that is still retrying: its
 		// scheduled job comes at the time it was given.
-		rec.Status, rec.NextAttemptAt = store.DeliveryPending, d.NextAttemptAt
+		req.rec.Status, req.rec.NextAttemptAt = store.DeliveryPending, d.NextAttemptAt
+	case dec.status == store.DeliveryPending:
+		next := time.Now().Add(dec.wait)
+		req.rec.NextAttemptAt = &next
+		req.retry = &river.InsertManyParams{Args: DeliverArgs{DeliveryID: d.ID, Trigger: store.TriggerScheduled},
+			InsertOpts: &river.InsertOpts{Queue: QueueRetry, ScheduledAt: next}}
 	}
 
-	if _, err := s.recorder.Do(ctx, rec); err != nil {
+	if _, err := s.recorder.Do(ctx, req); err != nil {
 		return fmt.Errorf("record attempt of %s: %w", d.ID, err)
 	}
-	s.metrics.attempts.WithLabelValues(trigger, rec.Attempt.Status, rec.Attempt.ErrorClass).Inc()
+	s.metrics.attempts.WithLabelValues(trigger, a.Status, a.ErrorClass).Inc()
 	s.metrics.duration.Observe(res.Duration.Seconds())
+	s.recordHealth(ctx, e, res, started)
 	if dec.disable != "" {
-		if err := s.store.DisableEndpoint(ctx, e.ID, dec.disable); err != nil {
+		was, err := s.store.DisableEndpoint(ctx, e.ID, dec.disable)
+		if err != nil {
 			return err
 		}
-	}
-	if dec.status == store.DeliveryPending && !owed {
-		return river.JobSnooze(dec.wait)
+		if was {
+			e.Disabled, e.DisabledReason = true, dec.disable
+			s.notifyHealth(ctx, EventEndpointDisabled, e, dec.disable)
+		}
 	}
 	return nil
+}
+
+// attempt signs and sends one attempt of wk, and returns the result and
+// the request headers that went out.
+func (s *Service) attempt(ctx context.Context, wk store.Work, started time.Time) (Result, http.Header, error) {
+	e, m := wk.Endpoint, wk.Message
+	msgID := m.ID.String()
+	sig, err := Sign(msgID, started, m.Payload, wk.Secrets)
+	if err != nil {
+		return Result{}, nil, river.JobCancel(fmt.Errorf("sign delivery %s: %w", wk.Delivery.ID, err))
+	}
+	h := make(http.Header, len(e.Headers)+6)
+	for k, v := range e.Headers {
+		if !reservedHeaders[strings.ToLower(k)] {
+			h.Set(k, v)
+		}
+	}
+	h.Set("webhook-id", msgID)
+	h.Set("webhook-timestamp", strconv.FormatInt(started.Unix(), 10))
+	h.Set("webhook-signature", sig)
+	h.Set("content-type", "application/json")
+	h.Set("user-agent", s.sender.UserAgent())
+	return s.sender.Send(ctx, Request{URL: e.URL, Headers: h, Body: m.Payload}), h, nil
+}
+
+// setCircuit records a circuit transition on the endpoint, in the
+// background: the attempt does not wait for it.
+func (s *Service) setCircuit(endpoint uuid.UUID, state, reason string) {
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.store.SetCircuit(ctx, endpoint, state, reason); err != nil {
+			s.logger.Warn("record circuit state", "endpoint", endpoint, "state", state, "error", err)
+		}
+	}()
+	if state == store.CircuitOpen {
+		s.logger.Warn("endpoint circuit opened", "endpoint", endpoint, "reason", reason)
+	}
+}
+
+// scheduleSpan is the longest a delivery can take through its whole retry
+// schedule, jitter included.
+func (s *Service) scheduleSpan() time.Duration {
+	var total time.Duration
+	for _, d := range s.cfg.Schedule {
+		total += d
+	}
+	return time.Duration(float64(total) * (1 + scheduleJitter))
 }
 
 // retryOwed tells whether a failed manual attempt leaves its delivery

@@ -14,6 +14,9 @@ const (
 	DeliveryPending   = "pending"
 	DeliverySucceeded = "succeeded"
 	DeliveryFailed    = "failed"
+	// DeliveryParked waits for its disabled endpoint to be enabled and
+	// asked to send what it missed.
+	DeliveryParked = "parked"
 )
 
 // Delivery is one (message, endpoint) pair that fan-out decided on.

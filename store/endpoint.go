@@ -32,22 +32,52 @@ type Endpoint struct {
 	Metadata        []byte // a JSON object
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
+	// DisabledAt is when it was last disabled.
+	DisabledAt *time.Time
+	// MaxInFlight caps its attempts in flight per worker process; nil is
+	// the service's default.
+	MaxInFlight *int
+	// Health: FailingSince is when the current run of failed attempts
+	// began (nil while the last attempt succeeded); LastError and
+	// LastFailureAt describe the latest failure.
+	FailingSince    *time.Time
+	FailingNotified bool
+	LastError       string
+	LastFailureAt   *time.Time
+	// Circuit is the last circuit-breaker transition a worker recorded:
+	// CircuitClosed, CircuitOpen or CircuitHalfOpen, since when and why.
+	Circuit       string
+	CircuitSince  *time.Time
+	CircuitReason string
 }
 
+// Circuit-breaker states.
+const (
+	CircuitClosed   = "closed"
+	CircuitOpen     = "open"
+	CircuitHalfOpen = "half_open"
+)
+
 const endpointCols = `id, tenant_id, url, description, event_types, channels, headers, secret_headers, rate_limit,
-	signature_scheme, disabled, disabled_reason, metadata, created_at, updated_at`
+	signature_scheme, disabled, disabled_reason, metadata, created_at, updated_at, ` + healthCols
+
+// healthCols are the endpoint's health and circuit columns.
+const healthCols = `disabled_at, max_in_flight, failing_since, failing_notified, last_error, last_failure_at,
+	circuit_state, circuit_since, circuit_reason`
 
 // fanoutCols are endpointCols without the custom headers (an empty
 // object in their place): fan-out matches on filters and sends nothing,
 // so it does not decrypt them.
 const fanoutCols = `id, tenant_id, url, description, event_types, channels, '{}'::text AS headers, secret_headers,
-	rate_limit, signature_scheme, disabled, disabled_reason, metadata, created_at, updated_at`
+	rate_limit, signature_scheme, disabled, disabled_reason, metadata, created_at, updated_at, ` + healthCols
 
 // endpointDest returns the scan destinations of endpointCols into e, the
 // headers as stored into headers.
 func endpointDest(e *Endpoint, headers *string) []any {
 	return []any{&e.ID, &e.TenantID, &e.URL, &e.Description, &e.EventTypes, &e.Channels, headers, &e.SecretHeaders,
-		&e.RateLimit, &e.SignatureScheme, &e.Disabled, &e.DisabledReason, &e.Metadata, &e.CreatedAt, &e.UpdatedAt}
+		&e.RateLimit, &e.SignatureScheme, &e.Disabled, &e.DisabledReason, &e.Metadata, &e.CreatedAt, &e.UpdatedAt,
+		&e.DisabledAt, &e.MaxInFlight, &e.FailingSince, &e.FailingNotified, &e.LastError, &e.LastFailureAt,
+		&e.Circuit, &e.CircuitSince, &e.CircuitReason}
 }
 
 func (s *Store) scanEndpoint(row pgx.Row) (Endpoint, error) {
@@ -85,11 +115,12 @@ func (s *Store) CreateEndpoint(ctx context.Context, e Endpoint, secret string) (
 		e.SignatureScheme = "v1"
 	}
 	b.Queue(`INSERT INTO endpoints (id, tenant_id, url, description, event_types, channels, headers, secret_headers,
-			rate_limit, disabled, disabled_reason, metadata, signature_scheme)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING `+endpointCols,
+			rate_limit, disabled, disabled_reason, metadata, signature_scheme, max_in_flight, disabled_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, CASE WHEN $10 THEN now() END)
+		RETURNING `+endpointCols,
 		e.ID, e.TenantID, e.URL, e.Description, orEmpty(e.EventTypes), orEmpty(e.Channels),
 		s.cipher.sealHeaders(e.Headers, e.ID.String()), orEmpty(e.SecretHeaders),
-		e.RateLimit, e.Disabled, e.DisabledReason, orEmptyJSON(e.Metadata), e.SignatureScheme)
+		e.RateLimit, e.Disabled, e.DisabledReason, orEmptyJSON(e.Metadata), e.SignatureScheme, e.MaxInFlight)
 	b.Queue(`INSERT INTO endpoint_secrets (id, endpoint_id, tenant_id, secret) VALUES ($1, $2, $3, $4)`,
 		NewID(), e.ID, e.TenantID, s.cipher.seal(secret, e.ID.String()))
 	res := s.db.SendBatch(ctx, b)
@@ -133,11 +164,12 @@ func (s *Store) ListEndpoints(ctx context.Context, tenant string, p Page) ([]End
 	return list, next, nil
 }
 
-// ActiveEndpoints returns every enabled endpoint of a tenant, for fan-out,
-// without their custom headers.
-func (s *Store) ActiveEndpoints(ctx context.Context, tenant string) ([]Endpoint, error) {
+// FanoutEndpoints returns every endpoint of a tenant, for fan-out, without
+// their custom headers. Disabled ones are in it: their deliveries are
+// parked.
+func (s *Store) FanoutEndpoints(ctx context.Context, tenant string) ([]Endpoint, error) {
 	rows, err := s.db.Query(ctx, `SELECT `+fanoutCols+` FROM endpoints
-		WHERE tenant_id = $1 AND NOT disabled ORDER BY id`, tenant)
+		WHERE tenant_id = $1 ORDER BY id`, tenant)
 	if err != nil {
 		return nil, fmt.Errorf("active endpoints: %w", err)
 	}
@@ -152,28 +184,60 @@ func (s *Store) ActiveEndpoints(ctx context.Context, tenant string) ([]Endpoint,
 func (s *Store) UpdateEndpoint(ctx context.Context, e Endpoint) (Endpoint, error) {
 	out, err := s.scanEndpoint(s.db.QueryRow(ctx, `UPDATE endpoints SET url = $3, description = $4,
 			event_types = $5, channels = $6, headers = $7, secret_headers = $8, rate_limit = $9, disabled = $10,
-			disabled_reason = $11, metadata = $12, updated_at = now()
+			disabled_reason = $11, metadata = $12, max_in_flight = $13, updated_at = now(),
+			disabled_at = CASE WHEN $10 AND NOT disabled THEN now() WHEN $10 THEN disabled_at END,
+			-- Enabled by hand: a fresh start for its health.
+			failing_since = CASE WHEN disabled AND NOT $10 THEN NULL ELSE failing_since END,
+			failing_notified = CASE WHEN disabled AND NOT $10 THEN false ELSE failing_notified END
 		WHERE tenant_id = $1 AND id = $2 RETURNING `+endpointCols,
 		e.TenantID, e.ID, e.URL, e.Description, orEmpty(e.EventTypes), orEmpty(e.Channels),
 		s.cipher.sealHeaders(e.Headers, e.ID.String()), orEmpty(e.SecretHeaders),
-		e.RateLimit, e.Disabled, e.DisabledReason, orEmptyJSON(e.Metadata)))
+		e.RateLimit, e.Disabled, e.DisabledReason, orEmptyJSON(e.Metadata), e.MaxInFlight))
 	if err != nil {
 		return Endpoint{}, fmt.Errorf("update endpoint %s: %w", e.ID, err)
 	}
 	return out, nil
 }
 
-// DisableEndpoint disables an endpoint with a reason and fails its pending
-// deliveries, so that nothing more is sent to it.
-func (s *Store) DisableEndpoint(ctx context.Context, id uuid.UUID, reason string) error {
-	b := &pgx.Batch{}
-	b.Queue(`UPDATE endpoints SET disabled = true, disabled_reason = $2, updated_at = now() WHERE id = $1`, id, reason)
-	b.Queue(`UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, updated_at = now()
-		WHERE endpoint_id = $1 AND status = 'pending'`, id)
-	if err := s.db.SendBatch(ctx, b).Close(); err != nil {
-		return fmt.Errorf("disable endpoint %s: %w", id, err)
+// DisableEndpoint disables an endpoint with a reason and parks its pending
+// deliveries, so that nothing more is sent to it until it is enabled and
+// asked to send them. It reports whether the endpoint was enabled before
+// (false: it was disabled already, or does not exist).
+func (s *Store) DisableEndpoint(ctx context.Context, id uuid.UUID, reason string) (bool, error) {
+	var was bool
+	err := s.db.QueryRow(ctx, `WITH e AS (
+			UPDATE endpoints n SET disabled = true, disabled_reason = $2, updated_at = now(),
+				disabled_at = CASE WHEN o.disabled THEN n.disabled_at ELSE now() END
+			FROM endpoints o WHERE n.id = $1 AND o.id = n.id
+			RETURNING NOT o.disabled AS was_enabled
+		)
+		SELECT coalesce((SELECT was_enabled FROM e), false)`, id, reason).Scan(&was)
+	if err != nil {
+		return false, fmt.Errorf("disable endpoint %s: %w", id, err)
 	}
-	return nil
+	if _, err := s.ParkPending(ctx, id); err != nil {
+		return was, err
+	}
+	return was, nil
+}
+
+// ParkPending parks the pending deliveries of a disabled endpoint and
+// returns how many.
+func (s *Store) ParkPending(ctx context.Context, endpoint uuid.UUID) (int, error) {
+	var n int
+	err := s.db.QueryRow(ctx, `WITH p AS (
+			UPDATE deliveries SET status = 'parked', next_attempt_at = NULL, updated_at = now()
+			WHERE endpoint_id = $1 AND status = 'pending'
+			  AND EXISTS (SELECT 1 FROM endpoints WHERE id = $1 AND disabled)
+			RETURNING 1
+		), flag AS (
+			UPDATE endpoints SET has_parked = true WHERE id = $1 AND NOT has_parked AND EXISTS (SELECT 1 FROM p)
+		)
+		SELECT count(*) FROM p`, endpoint).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("park deliveries of %s: %w", endpoint, err)
+	}
+	return n, nil
 }
 
 // DeleteEndpoint removes an endpoint, its deliveries and its secrets. Its

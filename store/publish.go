@@ -11,16 +11,16 @@ import (
 type PublishLookups struct {
 	EventTypes map[string]EventType
 	Tenants    map[string]bool       // which tenants exist
-	Endpoints  map[string][]Endpoint // enabled endpoints by tenant, without their custom headers
+	Endpoints  map[string][]Endpoint // endpoints by tenant (disabled too: theirs are parked), without custom headers
 }
 
-// LookupForPublish reads the event types, tenants and enabled endpoints a
+// LookupForPublish reads the event types, tenants and endpoints a
 // batch of publishes needs, pipelined in one round trip.
 func (s *Store) LookupForPublish(ctx context.Context, names, tenants []string) (PublishLookups, error) {
 	b := &pgx.Batch{}
 	b.Queue(`SELECT `+eventTypeCols+` FROM event_types WHERE name = ANY($1)`, names)
 	b.Queue(`SELECT id FROM tenants WHERE id = ANY($1)`, tenants)
-	b.Queue(`SELECT `+fanoutCols+` FROM endpoints WHERE tenant_id = ANY($1) AND NOT disabled ORDER BY id`, tenants)
+	b.Queue(`SELECT `+fanoutCols+` FROM endpoints WHERE tenant_id = ANY($1) ORDER BY id`, tenants)
 	res := s.db.SendBatch(ctx, b)
 	defer res.Close()
 	out := PublishLookups{EventTypes: map[string]EventType{}, Tenants: map[string]bool{}, Endpoints: map[string][]Endpoint{}}

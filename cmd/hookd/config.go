@@ -73,6 +73,11 @@ type env struct {
 	// HOOKD_PORTAL_LOGO_URL, HOOKD_PORTAL_ACCENT_COLOR).
 	Brand  web.Config
 	Logger *slog.Logger
+	// Isolation and health (HOOKD_MAX_IN_FLIGHT, HOOKD_CIRCUIT_THRESHOLD,
+	// HOOKD_FAILING_AFTER, HOOKD_DISABLE_AFTER, HOOKD_MAX_PARKED,
+	// HOOKD_FAIR_SHARE); zero values are delivery's defaults.
+	MaxInFlight, CircuitThreshold, MaxParked, FairShare int
+	FailingAfter, DisableAfter                          time.Duration
 }
 
 // loadEnv reads the environment through getenv. A bad value is an error
@@ -154,6 +159,41 @@ func loadEnv(getenv func(string) string, logOut io.Writer) (env, error) {
 	if err := e.Brand.Validate(); err != nil {
 		return env{}, usageErrorf("HOOKD_PORTAL_*: %v", err)
 	}
+	for _, n := range []struct {
+		name     string
+		dst      *int
+		min, max int
+		what     string
+	}{
+		{"HOOKD_MAX_IN_FLIGHT", &e.MaxInFlight, 1, 1000, "attempts of one endpoint at once per process"},
+		{"HOOKD_CIRCUIT_THRESHOLD", &e.CircuitThreshold, 1, 1000, "consecutive failures that open an endpoint's circuit"},
+		{"HOOKD_MAX_PARKED", &e.MaxParked, 1, 10_000_000, "deliveries a disabled endpoint keeps parked"},
+		{"HOOKD_FAIR_SHARE", &e.FairShare, 1, 1_000_000, "publishes per second a tenant makes before others go first"},
+	} {
+		if v := strings.TrimSpace(getenv(n.name)); v != "" {
+			i, err := strconv.Atoi(v)
+			if err != nil || i < n.min || i > n.max {
+				return env{}, usageErrorf("%s is %q; give the number of %s, from %d to %d", n.name, v, n.what, n.min, n.max)
+			}
+			*n.dst = i
+		}
+	}
+	if v := strings.TrimSpace(getenv("HOOKD_FAILING_AFTER")); v != "" {
+		d, err := parseDays(v)
+		if err != nil || d <= 0 {
+			return env{}, usageErrorf("HOOKD_FAILING_AFTER is %q; give a duration like 1h or 30m", v)
+		}
+		e.FailingAfter = d
+	}
+	if v := strings.TrimSpace(getenv("HOOKD_DISABLE_AFTER")); v != "" {
+		if v == "0" {
+			e.DisableAfter = -1 // never
+		} else if d, err := parseDays(v); err != nil || d <= 0 {
+			return env{}, usageErrorf("HOOKD_DISABLE_AFTER is %q; give a duration like 5d or 120h, or 0 to never disable", v)
+		} else {
+			e.DisableAfter = d
+		}
+	}
 	logger, err := newLogger(getenv("HOOKD_LOG_LEVEL"), getenv("HOOKD_LOG_FORMAT"), logOut)
 	if err != nil {
 		return env{}, err
@@ -186,13 +226,19 @@ func newLogger(level, format string, out io.Writer) (*slog.Logger, error) {
 // private-address guard is on; it lets e.AllowNetworks through.
 func (e env) deliveryConfig(runWorkers bool) delivery.Config {
 	return delivery.Config{
-		Schedule:      e.Schedule,
-		AllowNetworks: e.AllowNetworks,
-		Workers:       e.Workers,
-		RunWorkers:    runWorkers,
-		Retention:     e.Retention,
-		Version:       Version(),
-		Logger:        e.Logger,
+		Schedule:         e.Schedule,
+		AllowNetworks:    e.AllowNetworks,
+		Workers:          e.Workers,
+		RunWorkers:       runWorkers,
+		Retention:        e.Retention,
+		MaxInFlight:      e.MaxInFlight,
+		MaxParked:        e.MaxParked,
+		FairShare:        e.FairShare,
+		FailingAfter:     e.FailingAfter,
+		DisableAfter:     e.DisableAfter,
+		Version:          Version(),
+		CircuitThreshold: e.CircuitThreshold,
+		Logger:           e.Logger,
 	}
 }
 

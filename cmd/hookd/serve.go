@@ -134,6 +134,7 @@ func newServer(pool *pgxpool.Pool, e env, cipher *store.Cipher, adminKey, role s
 		Store:            st,
 		Delivery:         svc,
 		AdminKey:         adminKey,
+		FailingAfter:     e.FailingAfter,
 		Logger:           e.Logger,
 		MaxPayloadBytes:  e.MaxPayload,
 		HTTPSOnly:        e.HTTPSOnly,

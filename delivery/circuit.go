@@ -1,0 +1,159 @@
+package delivery
+
+import (
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/hookd/hookd/store"
+)
+
+// Isolation: one endpoint's trouble is its own. Each worker process keeps,
+// per endpoint, the attempts it has in flight and a circuit breaker, in
+// memory, so that none of this costs a write per attempt:
+//
+//   - At most MaxInFlight attempts of one endpoint run at once in a process
+//     (the endpoint's own max_in_flight, or Config.MaxInFlight); a job over
+//     the cap is snoozed for a moment, which frees its worker slot. A
+//     black-hole endpoint can therefore hold at most that many of the
+//     process's slots, and only until its circuit opens.
+//   - After CircuitThreshold consecutive failures that say the endpoint is
+//     unwell (timeouts, connection, DNS and TLS errors, 5xx, 429), its
+//     circuit opens: its jobs are snoozed until the circuit's cool-down
+//     ends, without an attempt and without a worker slot. Then one probe
+//     attempt goes (half-open); a success closes the circuit and the
+//     backlog goes out at the endpoint's pace, a failure opens it again
+//     for twice as long (up to circuitMaxCooldown).
+//
+// Waiting in an open circuit is not an attempt: the delivery's retry
+// schedule is unchanged, and its clock keeps running (a delivery older
+// than the whole schedule fails when its turn comes, see worker.go).
+// Transitions are written to the endpoint row for the API and the pages.
+
+const (
+	circuitCooldown    = 30 * time.Second
+	circuitMaxCooldown = 5 * time.Minute
+	// inFlightWait is how long a job over its endpoint's cap is snoozed.
+	inFlightWait = time.Second
+)
+
+type circuit struct {
+	state    string // store.CircuitClosed, CircuitOpen, CircuitHalfOpen
+	failures int    // consecutive failures
+	until    time.Time
+	cooldown time.Duration
+	probing  bool
+	inFlight int
+}
+
+type circuits struct {
+	mu sync.Mutex
+	m  map[uuid.UUID]*circuit
+}
+
+// gate says whether an attempt of endpoint may go now. When not, wait is
+// how long to snooze its job. probe is true for the single half-open try.
+// A manual re-send (an operator or customer asked for it, typically after
+// fixing their server) passes an open circuit, within the in-flight cap,
+// and its result counts like a probe's.
+func (cs *circuits) gate(endpoint uuid.UUID, maxInFlight int, manual bool, now time.Time) (wait time.Duration, probe bool, transition string) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.m == nil {
+		cs.m = map[uuid.UUID]*circuit{}
+	}
+	c := cs.m[endpoint]
+	if c == nil {
+		c = &circuit{state: store.CircuitClosed}
+		cs.m[endpoint] = c
+	}
+	switch {
+	case manual && c.state != store.CircuitClosed:
+		if c.inFlight >= maxInFlight {
+			return jitter(inFlightWait), false, ""
+		}
+		c.inFlight++
+		return 0, true, ""
+	case c.state == store.CircuitOpen:
+		if now.Before(c.until) {
+			return jitter(c.until.Sub(now)), false, ""
+		}
+		c.state, c.probing = store.CircuitHalfOpen, true
+		c.inFlight++
+		return 0, true, store.CircuitHalfOpen
+	case c.state == store.CircuitHalfOpen:
+		if c.probing {
+			return jitter(min(c.cooldown/2, 5*time.Second)), false, ""
+		}
+		c.probing = true
+		c.inFlight++
+		return 0, true, ""
+	}
+	if c.inFlight >= maxInFlight {
+		return jitter(inFlightWait), false, ""
+	}
+	c.inFlight++
+	return 0, false, ""
+}
+
+// done records how an attempt that gate let through ended. unwell is true
+// for a failure that counts against the endpoint's health. It returns the
+// circuit's new state when it changed.
+func (cs *circuits) done(endpoint uuid.UUID, probe, success, unwell bool, threshold int, now time.Time) (transition string) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	c := cs.m[endpoint]
+	if c == nil {
+		return ""
+	}
+	c.inFlight--
+	if probe && c.state == store.CircuitHalfOpen {
+		c.probing = false
+	}
+	switch {
+	case success:
+		c.failures = 0
+		if c.state != store.CircuitClosed {
+			c.state, c.cooldown = store.CircuitClosed, 0
+			return store.CircuitClosed
+		}
+	case unwell:
+		c.failures++
+		if c.state != store.CircuitClosed && probe {
+			c.cooldown = min(2*max(c.cooldown, circuitCooldown/2), circuitMaxCooldown)
+			c.state, c.until = store.CircuitOpen, now.Add(c.cooldown)
+			return store.CircuitOpen
+		}
+		if c.state == store.CircuitClosed && c.failures >= threshold {
+			c.cooldown = circuitCooldown
+			c.state, c.until = store.CircuitOpen, now.Add(c.cooldown)
+			return store.CircuitOpen
+		}
+	default:
+		// A failure that says nothing of the endpoint's health (blocked,
+		// a 4xx other than 429): a probe that got it still proved the
+		// endpoint answers.
+		if c.state != store.CircuitClosed && probe {
+			c.state, c.failures, c.cooldown = store.CircuitClosed, 0, 0
+			return store.CircuitClosed
+		}
+	}
+	return ""
+}
+
+// unwell tells whether a failed attempt's result says the endpoint is
+// down or overwhelmed, which is what opens its circuit.
+func unwell(res Result) bool {
+	switch res.ErrorClass {
+	case ClassTimeout, ClassConnect, ClassDNS, ClassTLS:
+		return true
+	}
+	return res.StatusCode >= 500 || res.StatusCode == 429
+}
+
+// jitter spreads snoozes by ±20% so that a backlog does not wake at once.
+func jitter(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}

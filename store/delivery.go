@@ -204,8 +204,9 @@ func (s *Store) LoadWork(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Wo
 			d.id, d.tenant_id, d.message_id, d.endpoint_id, d.status, d.attempts, d.next_attempt_at, d.last_status_code,
 			d.created_at, d.updated_at,
 			m.id, m.tenant_id, m.event_type, m.payload, m.channels, coalesce(m.idempotency_key, ''), m.created_at,
+			coalesce(m.trace_parent, ''),
 			e.id, e.tenant_id, e.url, e.description, e.event_types, e.channels, e.headers, e.rate_limit, e.signature_scheme,
-			e.disabled, e.disabled_reason, e.metadata, e.created_at, e.updated_at,
+			e.disabled, e.disabled_reason, e.metadata, e.created_at, e.updated_at, e.forward_trace_context,
 			ARRAY(SELECT s.secret FROM endpoint_secrets s WHERE s.endpoint_id = e.id
 				AND (s.expires_at IS NULL OR s.expires_at > now()) ORDER BY s.expires_at DESC NULLS FIRST)
 		FROM deliveries d
@@ -223,9 +224,10 @@ func (s *Store) LoadWork(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Wo
 		var headers []byte
 		if err := rows.Scan(&d.ID, &d.TenantID, &d.MessageID, &d.EndpointID, &d.Status, &d.Attempts, &d.NextAttemptAt,
 			&d.LastStatusCode, &d.CreatedAt, &d.UpdatedAt,
-			&m.ID, &m.TenantID, &m.EventType, &m.Payload, &m.Channels, &m.IdempotencyKey, &m.CreatedAt,
+			&m.ID, &m.TenantID, &m.EventType, &m.Payload, &m.Channels, &m.IdempotencyKey, &m.CreatedAt, &m.TraceParent,
 			&e.ID, &e.TenantID, &e.URL, &e.Description, &e.EventTypes, &e.Channels, &headers, &e.RateLimit, &e.SignatureScheme,
-			&e.Disabled, &e.DisabledReason, &e.Metadata, &e.CreatedAt, &e.UpdatedAt, &w.Secrets); err != nil {
+			&e.Disabled, &e.DisabledReason, &e.Metadata, &e.CreatedAt, &e.UpdatedAt, &e.ForwardTraceContext,
+			&w.Secrets); err != nil {
 			return nil, fmt.Errorf("load work: %w", err)
 		}
 		if err := json.Unmarshal(headers, &e.Headers); err != nil {

@@ -27,16 +27,19 @@ type Endpoint struct {
 	Metadata        []byte // a JSON object
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
+	// ForwardTraceContext sends each attempt's traceparent to the endpoint.
+	ForwardTraceContext bool
 }
 
 const endpointCols = `id, tenant_id, url, description, event_types, channels, headers, rate_limit, signature_scheme,
-	disabled, disabled_reason, metadata, created_at, updated_at`
+	disabled, disabled_reason, metadata, created_at, updated_at, forward_trace_context`
 
 func scanEndpoint(row pgx.Row) (Endpoint, error) {
 	var e Endpoint
 	var headers []byte
 	err := row.Scan(&e.ID, &e.TenantID, &e.URL, &e.Description, &e.EventTypes, &e.Channels, &headers,
-		&e.RateLimit, &e.SignatureScheme, &e.Disabled, &e.DisabledReason, &e.Metadata, &e.CreatedAt, &e.UpdatedAt)
+		&e.RateLimit, &e.SignatureScheme, &e.Disabled, &e.DisabledReason, &e.Metadata, &e.CreatedAt, &e.UpdatedAt,
+		&e.ForwardTraceContext)
 	if err != nil {
 		return Endpoint{}, mapErr(err)
 	}
@@ -66,10 +69,10 @@ func (s *Store) CreateEndpoint(ctx context.Context, e Endpoint, secret string) (
 		e.SignatureScheme = "v1"
 	}
 	b.Queue(`INSERT INTO endpoints (id, tenant_id, url, description, event_types, channels, headers, rate_limit,
-			disabled, disabled_reason, metadata, signature_scheme)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING `+endpointCols,
+			disabled, disabled_reason, metadata, signature_scheme, forward_trace_context)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING `+endpointCols,
 		e.ID, e.TenantID, e.URL, e.Description, orEmpty(e.EventTypes), orEmpty(e.Channels), headersJSON(e.Headers),
-		e.RateLimit, e.Disabled, e.DisabledReason, orEmptyJSON(e.Metadata), e.SignatureScheme)
+		e.RateLimit, e.Disabled, e.DisabledReason, orEmptyJSON(e.Metadata), e.SignatureScheme, e.ForwardTraceContext)
 	b.Queue(`INSERT INTO endpoint_secrets (id, endpoint_id, tenant_id, secret) VALUES ($1, $2, $3, $4)`,
 		NewID(), e.ID, e.TenantID, s.cipher.seal(secret, e.ID.String()))
 	res := s.db.SendBatch(ctx, b)
@@ -131,10 +134,10 @@ func (s *Store) ActiveEndpoints(ctx context.Context, tenant string) ([]Endpoint,
 func (s *Store) UpdateEndpoint(ctx context.Context, e Endpoint) (Endpoint, error) {
 	out, err := scanEndpoint(s.db.QueryRow(ctx, `UPDATE endpoints SET url = $3, description = $4,
 			event_types = $5, channels = $6, headers = $7, rate_limit = $8, disabled = $9, disabled_reason = $10,
-			metadata = $11, updated_at = now()
+			metadata = $11, forward_trace_context = $12, updated_at = now()
 		WHERE tenant_id = $1 AND id = $2 RETURNING `+endpointCols,
 		e.TenantID, e.ID, e.URL, e.Description, orEmpty(e.EventTypes), orEmpty(e.Channels), headersJSON(e.Headers),
-		e.RateLimit, e.Disabled, e.DisabledReason, orEmptyJSON(e.Metadata)))
+		e.RateLimit, e.Disabled, e.DisabledReason, orEmptyJSON(e.Metadata), e.ForwardTraceContext))
 	if err != nil {
 		return Endpoint{}, fmt.Errorf("update endpoint %s: %w", e.ID, err)
 	}

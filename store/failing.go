@@ -72,7 +72,7 @@ func (s *Store) FailingEndpoints(ctx context.Context, p Page) ([]FailingEndpoint
 		e := &f.Endpoint
 		err := r.Scan(&e.ID, &e.TenantID, &e.URL, &e.Description, &e.EventTypes, &e.Channels, &headers,
 			&e.RateLimit, &e.SignatureScheme, &e.Disabled, &e.DisabledReason, &e.Metadata, &e.CreatedAt, &e.UpdatedAt,
-			&f.LastStatusCode, &f.LastErrorClass, &f.LastError, &f.LastAttemptAt, &f.ProblemAt, &f.FailedDeliveries)
+			&e.ForwardTraceContext, &f.LastStatusCode, &f.LastErrorClass, &f.LastError, &f.LastAttemptAt, &f.ProblemAt, &f.FailedDeliveries)
 		if err != nil {
 			return f, err
 		}

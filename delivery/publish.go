@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/hookd/hookd/store"
 )
@@ -40,6 +41,9 @@ type publishRes struct {
 // store.ErrNotFound. When m's idempotency key was used before, Publish
 // returns the first message with existed = true and schedules nothing.
 func (s *Service) Publish(ctx context.Context, m store.Message, check func(store.EventType) error) (store.Message, bool, error) {
+	if m.TraceParent == "" {
+		m.TraceParent = traceParentOf(ctx) // each message links to its own request's span
+	}
 	res, err := s.publisher.Do(ctx, publishReq{m: m, check: check})
 	if err != nil {
 		return store.Message{}, false, fmt.Errorf("publish: %w", err)
@@ -77,9 +81,9 @@ func (s *Service) publishBatch(ctx context.Context, reqs []publishReq) ([]publis
 	return out, nil
 }
 
-func (s *Service) publishTx(ctx context.Context, tx pgx.Tx, reqs []publishReq) ([]publishRes, error) {
+func (s *Service) publishTx(ctx context.Context, tx pgx.Tx, reqs []publishReq) (out []publishRes, err error) {
 	st := s.store.WithTx(tx)
-	out := make([]publishRes, len(reqs))
+	out = make([]publishRes, len(reqs))
 
 	var names, tenants []string
 	seenName, seenTenant := map[string]bool{}, map[string]bool{}
@@ -137,12 +141,17 @@ func (s *Service) publishTx(ctx context.Context, tx pgx.Tx, reqs []publishReq) (
 	var jobs []river.InsertManyParams
 	var inline []store.NewDelivery
 	if s.cfg.InlineFanout > 0 {
+		var spans []trace.Span
+		defer func() { endSpans(spans, err) }()
 		for _, m := range fresh {
 			matched := matching(look.Endpoints[m.TenantID], m)
 			if len(matched) > s.cfg.InlineFanout {
 				jobs = append(jobs, river.InsertManyParams{Args: FanoutArgs{MessageID: m.ID, TenantID: m.TenantID}})
 				continue
 			}
+			span := s.startFanout(m, true)
+			span.SetAttributes(AttrEndpoints.Int(len(matched)))
+			spans = append(spans, span)
 			for _, e := range matched {
 				inline = append(inline, store.NewDelivery{TenantID: m.TenantID, MessageID: m.ID, EndpointID: e})
 			}

@@ -25,7 +25,7 @@ type fanoutWorker struct {
 
 func (w *fanoutWorker) Work(ctx context.Context, job *river.Job[FanoutArgs]) error {
 	s := w.s
-	return s.store.InTx(ctx, func(tx pgx.Tx) error {
+	return s.store.InTx(ctx, func(tx pgx.Tx) (err error) {
 		st := s.store.WithTx(tx)
 		m, err := st.GetMessage(ctx, job.Args.TenantID, job.Args.MessageID)
 		if errors.Is(err, store.ErrNotFound) {
@@ -34,11 +34,15 @@ func (w *fanoutWorker) Work(ctx context.Context, job *river.Job[FanoutArgs]) err
 		if err != nil {
 			return err
 		}
+		span := s.startFanout(m, false)
+		defer func() { endSpan(span, err) }()
 		eps, err := st.ActiveEndpoints(ctx, m.TenantID)
 		if err != nil {
 			return err
 		}
-		if err := s.insertDeliveries(ctx, tx, m, matching(eps, m)); err != nil {
+		matched := matching(eps, m)
+		span.SetAttributes(AttrEndpoints.Int(len(matched)))
+		if err := s.insertDeliveries(ctx, tx, m, matched); err != nil {
 			return err
 		}
 		// Completing the job in the same transaction makes fan-out exactly once.
@@ -134,7 +138,7 @@ var reservedHeaders = map[string]bool{
 	"transfer-encoding": true, "connection": true,
 }
 
-func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
+func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) (err error) {
 	s := w.s
 	ld, err := s.loader.Do(ctx, job.Args.DeliveryID)
 	if err != nil {
@@ -164,6 +168,8 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		return fmt.Errorf("sign delivery %s: %w", d.ID, wk.SecretsErr)
 	}
 
+	ctx, span := s.startAttempt(ctx, wk, trigger, job.Args.ReplayID)
+	defer func() { endSpan(span, err) }()
 	started := time.Now()
 	msgID := m.ID.String()
 	sig, err := Sign(msgID, started, m.Payload, wk.Secrets)
@@ -175,6 +181,9 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		if !reservedHeaders[strings.ToLower(k)] {
 			h.Set(k, v)
 		}
+	}
+	if e.ForwardTraceContext {
+		forwardTraceContext(ctx, h)
 	}
 	h.Set("webhook-id", msgID)
 	h.Set("webhook-timestamp", strconv.FormatInt(started.Unix(), 10))
@@ -210,6 +219,7 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		// scheduled job comes at the time it was given.
 		rec.Status, rec.NextAttemptAt = store.DeliveryPending, d.NextAttemptAt
 	}
+	traceResult(span, res, rec.Status)
 
 	if _, err := s.recorder.Do(ctx, rec); err != nil {
 		return fmt.Errorf("record attempt of %s: %w", d.ID, err)

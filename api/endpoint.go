@@ -32,6 +32,8 @@ type endpointJSON struct {
 	Metadata        json.RawMessage   `json:"metadata"`
 	CreatedAt       time.Time         `json:"created_at"`
 	UpdatedAt       time.Time         `json:"updated_at"`
+	// ForwardTraceContext sends each attempt's traceparent to the receiver.
+	ForwardTraceContext bool `json:"forward_trace_context"`
 }
 
 func toEndpoint(e store.Endpoint) endpointJSON {
@@ -42,7 +44,8 @@ func toEndpoint(e store.Endpoint) endpointJSON {
 	return endpointJSON{ID: e.ID, TenantID: e.TenantID, URL: e.URL, Description: e.Description,
 		EventTypes: nonNil(e.EventTypes), Channels: nonNil(e.Channels), Headers: h, RateLimit: e.RateLimit,
 		SignatureScheme: e.SignatureScheme, Disabled: e.Disabled, DisabledReason: e.DisabledReason,
-		Metadata: rawObject(e.Metadata), CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt}
+		Metadata: rawObject(e.Metadata), CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt,
+		ForwardTraceContext: e.ForwardTraceContext}
 }
 
 func nonNil(s []string) []string {
@@ -65,6 +68,8 @@ type endpointBody struct {
 	Metadata        json.RawMessage    `json:"metadata"`
 	Secret          *string            `json:"secret"`
 	SignatureScheme *string            `json:"signature_scheme"`
+	// ForwardTraceContext: see endpointJSON.
+	ForwardTraceContext *bool `json:"forward_trace_context"`
 }
 
 var (
@@ -157,6 +162,9 @@ func (s *server) applyEndpoint(b endpointBody, e *store.Endpoint) error {
 		default:
 			e.Metadata = b.Metadata
 		}
+	}
+	if b.ForwardTraceContext != nil {
+		e.ForwardTraceContext = *b.ForwardTraceContext
 	}
 	if len(errs) > 0 {
 		return invalid(errs...)

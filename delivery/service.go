@@ -110,6 +110,9 @@ func New(pool *pgxpool.Pool, st *store.Store, cfg Config) (*Service, error) {
 	}
 	s := &Service{cfg: cfg, store: st, logger: cfg.Logger, metrics: newMetrics(cfg.Registry), workerID: newWorkerID()}
 	s.tracer = cfg.TracerProvider.Tracer(tracerName, trace.WithInstrumentationVersion(cmp.Or(cfg.Version, "dev")))
+	if cfg.Registry != nil {
+		cfg.Registry.MustRegister(newQueueCollector(st, cfg.Logger))
+	}
 	rc := &river.Config{
 		ID:                s.workerID,
 		Logger:            cfg.Logger.With("component", "river"),

@@ -226,6 +226,7 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) (
 	}
 	s.metrics.attempts.WithLabelValues(trigger, rec.Attempt.Status, rec.Attempt.ErrorClass).Inc()
 	s.metrics.duration.Observe(res.Duration.Seconds())
+	s.metrics.delivery(rec, d, m.CreatedAt, job.Args.ReplayID)
 	if dec.disable != "" {
 		if err := s.store.DisableEndpoint(ctx, e.ID, dec.disable); err != nil {
 			return err

@@ -21,8 +21,10 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/hookd/hookd/api"
 	"github.com/hookd/hookd/delivery"
@@ -54,6 +56,8 @@ type harnessOpts struct {
 	PublicURL       string            // api.Config.PublicURL
 	SessionTTL      time.Duration     // api.Config.PortalSessionTTL
 	Cipher          *store.Cipher     // encrypts secrets and custom headers at rest, as serve does; nil: plaintext
+	// TracerProvider is given to the API and the delivery service; nil: none.
+	TracerProvider trace.TracerProvider
 }
 
 func newHarness(t *testing.T, opts *harnessOpts) *harness {
@@ -67,7 +71,10 @@ func newHarness(t *testing.T, opts *harnessOpts) *harness {
 	}
 	pool := storetest.DB(t)
 	st := store.New(pool).WithCipher(opts.Cipher)
+	reg := prometheus.NewRegistry() // the API's and delivery's series, on /metrics
 	svc, err := delivery.New(pool, st, delivery.Config{
+		Registry:          reg,
+		TracerProvider:    opts.TracerProvider,
 		RunWorkers:        true,
 		Schedule:          schedule,
 		FetchPollInterval: 20 * time.Millisecond,
@@ -80,7 +87,7 @@ func newHarness(t *testing.T, opts *harnessOpts) *harness {
 	ctx, cancel := context.WithCancel(context.Background())
 	require.NoError(t, svc.Start(ctx))
 	cfg := api.Config{Store: st, Delivery: svc, AdminKey: adminKey, MaxPayloadBytes: opts.MaxPayloadBytes, Version: "test",
-		PublicURL: opts.PublicURL, PortalSessionTTL: opts.SessionTTL}
+		PublicURL: opts.PublicURL, PortalSessionTTL: opts.SessionTTL, Registry: reg, TracerProvider: opts.TracerProvider}
 	if opts.Web != nil {
 		cfg.Web = web.Handler(*opts.Web)
 		cfg.Branding = api.Branding{ProductName: opts.Web.ProductName, LogoURL: opts.Web.LogoURL, AccentColor: opts.Web.AccentColor}

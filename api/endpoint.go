@@ -42,6 +42,8 @@ type endpointJSON struct {
 	// ParkedCount is how many deliveries wait for it to be enabled and
 	// sent (PATCH with send_parked).
 	ParkedCount int `json:"parked_count"`
+	// ForwardTraceContext sends each attempt's traceparent to the receiver.
+	ForwardTraceContext bool `json:"forward_trace_context"`
 }
 
 // healthJSON is an endpoint's health: healthy, failing (every attempt has
@@ -115,7 +117,8 @@ func endpointJSONOf(e store.Endpoint) endpointJSON {
 		EventTypes: nonNil(e.EventTypes), Channels: nonNil(e.Channels),
 		Headers: delivery.RedactHeaders(e.Headers, e.SecretHeaders), SecretHeaders: nonNil(e.SecretHeaders), RateLimit: e.RateLimit,
 		SignatureScheme: e.SignatureScheme, Disabled: e.Disabled, DisabledReason: e.DisabledReason,
-		Metadata: rawObject(e.Metadata), CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt}
+		Metadata: rawObject(e.Metadata), CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt,
+		ForwardTraceContext: e.ForwardTraceContext}
 }
 
 func nonNil(s []string) []string {
@@ -141,6 +144,8 @@ type endpointBody struct {
 	SignatureScheme *string            `json:"signature_scheme"`
 	MaxInFlight     json.RawMessage    `json:"max_in_flight"`
 	SendParked      *bool              `json:"send_parked"`
+	// ForwardTraceContext: see endpointJSON.
+	ForwardTraceContext *bool `json:"forward_trace_context"`
 }
 
 var (
@@ -242,6 +247,9 @@ func (s *server) applyEndpoint(b endpointBody, e *store.Endpoint) error {
 		default:
 			e.Metadata = b.Metadata
 		}
+	}
+	if b.ForwardTraceContext != nil {
+		e.ForwardTraceContext = *b.ForwardTraceContext
 	}
 	if len(errs) > 0 {
 		return invalid(errs...)

@@ -9,7 +9,9 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
+	"go.opentelemetry.io/otel/trace"
 
+	"github.com/hookd/hookd/delivery"
 	"github.com/hookd/hookd/store"
 )
 
@@ -111,6 +113,8 @@ func (s *server) publish(c echo.Context) error {
 		return notFound(err, "tenant %s", m.TenantID)
 	}
 	s.metrics.published.Inc()
+	trace.SpanFromContext(req.Context()).SetAttributes(delivery.AttrMessageID.String(out.ID.String()),
+		delivery.AttrEventType.String(out.EventType))
 	return c.JSON(http.StatusAccepted, toMessage(out))
 }
 

@@ -17,6 +17,8 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/hookd/hookd/delivery"
 	"github.com/hookd/hookd/store"
@@ -53,6 +55,9 @@ type Config struct {
 	// FailingAfter is how long every attempt must have failed for the API
 	// to report an endpoint failing (HOOKD_FAILING_AFTER; 1 hour).
 	FailingAfter time.Duration
+	// TracerProvider makes a span for every /api/ request (trace.go); nil
+	// makes none.
+	TracerProvider trace.TracerProvider
 }
 
 // server holds the handlers' dependencies.
@@ -81,6 +86,9 @@ func New(cfg Config) http.Handler {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
+	if cfg.TracerProvider == nil {
+		cfg.TracerProvider = noop.NewTracerProvider()
+	}
 	s := &server{cfg: cfg, st: cfg.Store, svc: cfg.Delivery, log: cfg.Logger, keys: newKeyCache(10 * time.Second)}
 	s.metrics = newMetrics(cfg.Registry)
 	if cfg.AdminKey != "" {
@@ -92,6 +100,7 @@ func New(cfg Config) http.Handler {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.Recover())
+	e.Use(traceRequests(cfg.TracerProvider.Tracer(tracerName, trace.WithInstrumentationVersion(cmp.Or(cfg.Version, "dev")))))
 	e.Use(s.metrics.middleware)
 
 	e.GET("/healthz", s.healthz)

@@ -1,7 +1,12 @@
 package delivery
 
 import (
+	"time"
+
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hookd/hookd/store"
 )
 
 // metrics are delivery's Prometheus series.
@@ -10,6 +15,11 @@ type metrics struct {
 	duration prometheus.Histogram
 	rescued  prometheus.Counter
 	stranded prometheus.Counter
+	// finished counts deliveries by the state their last attempt left
+	// them in; firstAttempt is how long after publishing each delivery's
+	// first attempt ended.
+	finished     *prometheus.CounterVec
+	firstAttempt prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -31,9 +41,33 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "hookd_sweep_stranded_total",
 			Help: "Pending deliveries the sweep found without a job and enqueued (0 in normal operation).",
 		}),
+		finished: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hookd_deliveries_finished_total",
+			Help: "Deliveries an attempt finished, by final state: succeeded, or failed (retries exhausted, or the receiver refused for good).",
+		}, []string{"status"}),
+		firstAttempt: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "hookd_publish_to_first_attempt_seconds",
+			Help:    "From a message's publish to the end of the first attempt of each of its deliveries.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
+		}),
+	}
+	for _, status := range []string{store.DeliverySucceeded, store.DeliveryFailed} {
+		m.finished.WithLabelValues(status) // present at 0 from the start
 	}
 	if reg != nil {
-		reg.MustRegister(m.attempts, m.duration, m.rescued, m.stranded)
+		reg.MustRegister(m.attempts, m.duration, m.rescued, m.stranded, m.finished, m.firstAttempt)
 	}
 	return m
+}
+
+// delivery counts what a recorded attempt did to its delivery d (as loaded
+// before the attempt) of a message published at published.
+func (m *metrics) delivery(rec store.AttemptRecord, d store.Delivery, published time.Time, replay uuid.UUID) {
+	if rec.Status == store.DeliverySucceeded || rec.Status == store.DeliveryFailed {
+		m.finished.WithLabelValues(rec.Status).Inc()
+	}
+	// Re-sends and replays come long after the publish by design.
+	if d.Attempts == 0 && rec.Attempt.Trigger == store.TriggerScheduled && replay == uuid.Nil {
+		m.firstAttempt.Observe(max(time.Since(published), 0).Seconds())
+	}
 }

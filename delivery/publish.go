@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/hookd/hookd/store"
 )
@@ -41,6 +42,9 @@ type publishRes struct {
 // store.ErrNotFound. When m's idempotency key was used before, Publish
 // returns the first message with existed = true and schedules nothing.
 func (s *Service) Publish(ctx context.Context, m store.Message, check func(store.EventType) error) (store.Message, bool, error) {
+	if m.TraceParent == "" {
+		m.TraceParent = traceParentOf(ctx) // each message links to its own request's span
+	}
 	res, err := s.publisher.Do(ctx, publishReq{m: m, check: check})
 	if err != nil {
 		return store.Message{}, false, fmt.Errorf("publish: %w", err)
@@ -78,9 +82,9 @@ func (s *Service) publishBatch(ctx context.Context, reqs []publishReq) ([]publis
 	return out, nil
 }
 
-func (s *Service) publishTx(ctx context.Context, tx pgx.Tx, reqs []publishReq) ([]publishRes, error) {
+func (s *Service) publishTx(ctx context.Context, tx pgx.Tx, reqs []publishReq) (out []publishRes, err error) {
 	st := s.store.WithTx(tx)
-	out := make([]publishRes, len(reqs))
+	out = make([]publishRes, len(reqs))
 
 	var names, tenants []string
 	seenName, seenTenant := map[string]bool{}, map[string]bool{}
@@ -139,6 +143,8 @@ func (s *Service) publishTx(ctx context.Context, tx pgx.Tx, reqs []publishReq) (
 	inline := map[int][]store.NewDelivery{} // by River priority
 	var parked []store.NewDelivery
 	now := time.Now()
+	var spans []trace.Span
+	defer func() { endSpans(spans, err) }()
 	for _, m := range fresh {
 		prio := s.fair.priority(m.TenantID, 1, s.cfg.FairShare, now)
 		active, disabled := matching(look.Endpoints[m.TenantID], m)
@@ -147,6 +153,9 @@ func (s *Service) publishTx(ctx context.Context, tx pgx.Tx, reqs []publishReq) (
 				InsertOpts: &river.InsertOpts{Priority: prio}})
 			continue
 		}
+		span := s.startFanout(m, true)
+		span.SetAttributes(AttrEndpoints.Int(len(active)))
+		spans = append(spans, span)
 		for _, e := range active {
 			inline[prio] = append(inline[prio], store.NewDelivery{TenantID: m.TenantID, MessageID: m.ID, EndpointID: e})
 		}

@@ -15,6 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/hookd/hookd/store"
 )
@@ -54,6 +56,9 @@ type Config struct {
 	Retention time.Duration
 	// Registry receives delivery's metrics; nil keeps them unregistered.
 	Registry prometheus.Registerer
+	// TracerProvider makes the spans of fan-outs and attempts (trace.go);
+	// nil makes none.
+	TracerProvider trace.TracerProvider
 	// SweepInterval is how often stranded deliveries are looked for
 	// (DefaultSweepInterval); negative turns the sweep off on this node.
 	SweepInterval time.Duration
@@ -95,6 +100,7 @@ type Service struct {
 	publisher *batcher[publishReq, publishRes]
 	logger    *slog.Logger
 	metrics   *metrics
+	tracer    trace.Tracer
 	limits    limiters // per-endpoint rate limits
 	// workerID is this process's River client id and heartbeat row.
 	workerID string
@@ -132,7 +138,14 @@ func New(pool *pgxpool.Pool, st *store.Store, cfg Config) (*Service, error) {
 	if cfg.Sender.UserAgent == "" {
 		cfg.Sender.UserAgent = "hookd/" + cmp.Or(cfg.Version, "dev")
 	}
+	if cfg.TracerProvider == nil {
+		cfg.TracerProvider = noop.NewTracerProvider()
+	}
 	s := &Service{cfg: cfg, store: st, logger: cfg.Logger, metrics: newMetrics(cfg.Registry), workerID: newWorkerID()}
+	s.tracer = cfg.TracerProvider.Tracer(tracerName, trace.WithInstrumentationVersion(cmp.Or(cfg.Version, "dev")))
+	if cfg.Registry != nil {
+		cfg.Registry.MustRegister(newQueueCollector(st, cfg.Logger))
+	}
 	rc := &river.Config{
 		ID:                s.workerID,
 		Logger:            cfg.Logger.With("component", "river"),

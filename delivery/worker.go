@@ -25,7 +25,7 @@ type fanoutWorker struct {
 
 func (w *fanoutWorker) Work(ctx context.Context, job *river.Job[FanoutArgs]) error {
 	s := w.s
-	return s.store.InTx(ctx, func(tx pgx.Tx) error {
+	return s.store.InTx(ctx, func(tx pgx.Tx) (err error) {
 		st := s.store.WithTx(tx)
 		m, err := st.GetMessage(ctx, job.Args.TenantID, job.Args.MessageID)
 		if errors.Is(err, store.ErrNotFound) {
@@ -34,11 +34,14 @@ func (w *fanoutWorker) Work(ctx context.Context, job *river.Job[FanoutArgs]) err
 		if err != nil {
 			return err
 		}
+		span := s.startFanout(m, false)
+		defer func() { endSpan(span, err) }()
 		eps, err := st.FanoutEndpoints(ctx, m.TenantID)
 		if err != nil {
 			return err
 		}
 		active, disabled := matching(eps, m)
+		span.SetAttributes(AttrEndpoints.Int(len(active)))
 		if err := s.insertDeliveries(ctx, tx, m, active, disabled, job.Priority); err != nil {
 			return err
 		}
@@ -161,7 +164,7 @@ var reservedHeaders = map[string]bool{
 	"transfer-encoding": true, "connection": true,
 }
 
-func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
+func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) (err error) {
 	s := w.s
 	ld, err := s.loader.Do(ctx, job.Args.DeliveryID)
 	if err != nil {
@@ -213,6 +216,8 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		s.setCircuit(e.ID, transition, "probing with one attempt after the cool-down")
 	}
 
+	ctx, span := s.startAttempt(ctx, wk, trigger, job.Args.ReplayID)
+	defer func() { endSpan(span, err) }()
 	started := time.Now()
 	res, h, err := s.attempt(ctx, wk, started)
 	closed := s.circuits.done(e.ID, probe, res.Success(), err == nil && unwell(res), s.cfg.CircuitThreshold, time.Now())
@@ -256,11 +261,14 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 			InsertOpts: &river.InsertOpts{Queue: QueueRetry, ScheduledAt: next}}
 	}
 
+	traceResult(span, res, req.rec.Status)
+
 	if _, err := s.recorder.Do(ctx, req); err != nil {
 		return fmt.Errorf("record attempt of %s: %w", d.ID, err)
 	}
 	s.metrics.attempts.WithLabelValues(trigger, a.Status, a.ErrorClass).Inc()
 	s.metrics.duration.Observe(res.Duration.Seconds())
+	s.metrics.delivery(req.rec, d, m.CreatedAt, job.Args.ReplayID)
 	s.recordHealth(ctx, e, res, started)
 	if dec.disable != "" {
 		was, err := s.store.DisableEndpoint(ctx, e.ID, dec.disable)
@@ -289,6 +297,12 @@ func (s *Service) attempt(ctx context.Context, wk store.Work, started time.Time)
 		if !reservedHeaders[strings.ToLower(k)] {
 			h.Set(k, v)
 		}
+	}
+	if e.ForwardTraceContext {
+		forwardTraceContext(ctx, h)
+	}
+	if e.ForwardTraceContext {
+		forwardTraceContext(ctx, h)
 	}
 	h.Set("webhook-id", msgID)
 	h.Set("webhook-timestamp", strconv.FormatInt(started.Unix(), 10))

@@ -207,6 +207,7 @@ func (s *Store) LoadWork(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Wo
 			d.id, d.tenant_id, d.message_id, d.endpoint_id, d.status, d.attempts, d.next_attempt_at, d.last_status_code,
 			d.created_at, d.updated_at,
 			m.id, m.tenant_id, m.event_type, m.payload, m.channels, coalesce(m.idempotency_key, ''), m.created_at,
+			coalesce(m.trace_parent, ''),
 			`+prefixed("e.", endpointCols)+`,
 			ARRAY(SELECT s.secret FROM endpoint_secrets s WHERE s.endpoint_id = e.id
 				AND (s.expires_at IS NULL OR s.expires_at > now()) ORDER BY s.expires_at DESC NULLS FIRST)
@@ -225,7 +226,7 @@ func (s *Store) LoadWork(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Wo
 		var headers string
 		dest := []any{&d.ID, &d.TenantID, &d.MessageID, &d.EndpointID, &d.Status, &d.Attempts, &d.NextAttemptAt,
 			&d.LastStatusCode, &d.CreatedAt, &d.UpdatedAt,
-			&m.ID, &m.TenantID, &m.EventType, &m.Payload, &m.Channels, &m.IdempotencyKey, &m.CreatedAt}
+			&m.ID, &m.TenantID, &m.EventType, &m.Payload, &m.Channels, &m.IdempotencyKey, &m.CreatedAt, &m.TraceParent}
 		dest = append(append(dest, endpointDest(e, &headers)...), &w.Secrets)
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("load work: %w", err)

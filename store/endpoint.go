@@ -49,6 +49,8 @@ type Endpoint struct {
 	Circuit       string
 	CircuitSince  *time.Time
 	CircuitReason string
+	// ForwardTraceContext sends each attempt's traceparent to the endpoint.
+	ForwardTraceContext bool
 }
 
 // Circuit-breaker states.
@@ -63,7 +65,7 @@ const endpointCols = `id, tenant_id, url, description, event_types, channels, he
 
 // healthCols are the endpoint's health and circuit columns.
 const healthCols = `disabled_at, max_in_flight, failing_since, failing_notified, last_error, last_failure_at,
-	circuit_state, circuit_since, circuit_reason`
+	circuit_state, circuit_since, circuit_reason, forward_trace_context`
 
 // fanoutCols are endpointCols without the custom headers (an empty
 // object in their place): fan-out matches on filters and sends nothing,
@@ -77,7 +79,7 @@ func endpointDest(e *Endpoint, headers *string) []any {
 	return []any{&e.ID, &e.TenantID, &e.URL, &e.Description, &e.EventTypes, &e.Channels, headers, &e.SecretHeaders,
 		&e.RateLimit, &e.SignatureScheme, &e.Disabled, &e.DisabledReason, &e.Metadata, &e.CreatedAt, &e.UpdatedAt,
 		&e.DisabledAt, &e.MaxInFlight, &e.FailingSince, &e.FailingNotified, &e.LastError, &e.LastFailureAt,
-		&e.Circuit, &e.CircuitSince, &e.CircuitReason}
+		&e.Circuit, &e.CircuitSince, &e.CircuitReason, &e.ForwardTraceContext}
 }
 
 func (s *Store) scanEndpoint(row pgx.Row) (Endpoint, error) {
@@ -115,12 +117,14 @@ func (s *Store) CreateEndpoint(ctx context.Context, e Endpoint, secret string) (
 		e.SignatureScheme = "v1"
 	}
 	b.Queue(`INSERT INTO endpoints (id, tenant_id, url, description, event_types, channels, headers, secret_headers,
-			rate_limit, disabled, disabled_reason, metadata, signature_scheme, max_in_flight, disabled_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, CASE WHEN $10 THEN now() END)
+			rate_limit, disabled, disabled_reason, metadata, signature_scheme, max_in_flight, forward_trace_context,
+			disabled_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, CASE WHEN $10 THEN now() END)
 		RETURNING `+endpointCols,
 		e.ID, e.TenantID, e.URL, e.Description, orEmpty(e.EventTypes), orEmpty(e.Channels),
 		s.cipher.sealHeaders(e.Headers, e.ID.String()), orEmpty(e.SecretHeaders),
-		e.RateLimit, e.Disabled, e.DisabledReason, orEmptyJSON(e.Metadata), e.SignatureScheme, e.MaxInFlight)
+		e.RateLimit, e.Disabled, e.DisabledReason, orEmptyJSON(e.Metadata), e.SignatureScheme, e.MaxInFlight,
+		e.ForwardTraceContext)
 	b.Queue(`INSERT INTO endpoint_secrets (id, endpoint_id, tenant_id, secret) VALUES ($1, $2, $3, $4)`,
 		NewID(), e.ID, e.TenantID, s.cipher.seal(secret, e.ID.String()))
 	res := s.db.SendBatch(ctx, b)
@@ -184,7 +188,7 @@ func (s *Store) FanoutEndpoints(ctx context.Context, tenant string) ([]Endpoint,
 func (s *Store) UpdateEndpoint(ctx context.Context, e Endpoint) (Endpoint, error) {
 	out, err := s.scanEndpoint(s.db.QueryRow(ctx, `UPDATE endpoints SET url = $3, description = $4,
 			event_types = $5, channels = $6, headers = $7, secret_headers = $8, rate_limit = $9, disabled = $10,
-			disabled_reason = $11, metadata = $12, max_in_flight = $13, updated_at = now(),
+			disabled_reason = $11, metadata = $12, max_in_flight = $13, forward_trace_context = $14, updated_at = now(),
 			disabled_at = CASE WHEN $10 AND NOT disabled THEN now() WHEN $10 THEN disabled_at END,
 			-- Enabled by hand: a fresh start for its health.
 			failing_since = CASE WHEN disabled AND NOT $10 THEN NULL ELSE failing_since END,
@@ -192,7 +196,7 @@ func (s *Store) UpdateEndpoint(ctx context.Context, e Endpoint) (Endpoint, error
 		WHERE tenant_id = $1 AND id = $2 RETURNING `+endpointCols,
 		e.TenantID, e.ID, e.URL, e.Description, orEmpty(e.EventTypes), orEmpty(e.Channels),
 		s.cipher.sealHeaders(e.Headers, e.ID.String()), orEmpty(e.SecretHeaders),
-		e.RateLimit, e.Disabled, e.DisabledReason, orEmptyJSON(e.Metadata), e.MaxInFlight))
+		e.RateLimit, e.Disabled, e.DisabledReason, orEmptyJSON(e.Metadata), e.MaxInFlight, e.ForwardTraceContext))
 	if err != nil {
 		return Endpoint{}, fmt.Errorf("update endpoint %s: %w", e.ID, err)
 	}

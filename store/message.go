@@ -19,13 +19,19 @@ type Message struct {
 	Channels       []string
 	IdempotencyKey string // "" = none
 	CreatedAt      time.Time
+	// TraceParent is the W3C traceparent of the span that published the
+	// message ("" = none), which the spans of its fan-out and attempts
+	// link to.
+	TraceParent string
 }
 
-const messageCols = `id, tenant_id, event_type, payload, channels, coalesce(idempotency_key, ''), created_at`
+const messageCols = `id, tenant_id, event_type, payload, channels, coalesce(idempotency_key, ''), created_at,
+	coalesce(trace_parent, '')`
 
 func scanMessage(row pgx.Row) (Message, error) {
 	var m Message
-	err := row.Scan(&m.ID, &m.TenantID, &m.EventType, &m.Payload, &m.Channels, &m.IdempotencyKey, &m.CreatedAt)
+	err := row.Scan(&m.ID, &m.TenantID, &m.EventType, &m.Payload, &m.Channels, &m.IdempotencyKey, &m.CreatedAt,
+		&m.TraceParent)
 	return m, mapErr(err)
 }
 
@@ -47,7 +53,7 @@ func (s *Store) InsertMessage(ctx context.Context, m Message) (Message, bool, er
 func (s *Store) InsertMessages(ctx context.Context, ms []Message) ([]Message, []bool, error) {
 	n := len(ms)
 	ids, tenants, types, keys := make([]uuid.UUID, n), make([]string, n), make([]string, n), make([]*string, n)
-	payloads := make([][]byte, n)
+	payloads, traces := make([][]byte, n), make([]*string, n)
 	channels := make([]string, n) // text[] per row, as array literals
 	for i := range ms {
 		if ms[i].ID == uuid.Nil {
@@ -60,13 +66,18 @@ func (s *Store) InsertMessages(ctx context.Context, ms []Message) ([]Message, []
 			keys[i] = &k
 		}
 		channels[i] = arrayLiteral(m.Channels)
+		if m.TraceParent != "" {
+			tp := m.TraceParent
+			traces[i] = &tp
+		}
 	}
-	rows, err := s.db.Query(ctx, `INSERT INTO messages (id, tenant_id, event_type, payload, channels, idempotency_key)
-		SELECT id, tenant_id, event_type, payload, channels::text[], idempotency_key
-		FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::text[], $6::text[])
-			AS t(id, tenant_id, event_type, payload, channels, idempotency_key)
+	rows, err := s.db.Query(ctx, `INSERT INTO messages (id, tenant_id, event_type, payload, channels, idempotency_key,
+			trace_parent)
+		SELECT id, tenant_id, event_type, payload, channels::text[], idempotency_key, trace_parent
+		FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::text[], $6::text[], $7::text[])
+			AS t(id, tenant_id, event_type, payload, channels, idempotency_key, trace_parent)
 		ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-		RETURNING `+messageCols, ids, tenants, types, payloads, channels, keys)
+		RETURNING `+messageCols, ids, tenants, types, payloads, channels, keys, traces)
 	if err != nil {
 		return nil, nil, fmt.Errorf("insert messages: %w", err)
 	}

@@ -919,6 +919,8 @@ export interface components {
              * @enum {string}
              */
             signature_scheme: "v1" | "v1a";
+            /** @description Send the attempt's W3C `traceparent` header (and `tracestate`) to this endpoint, so that a receiver that traces can join hookd's trace of the delivery. Off unless asked: a trace id says something about the sender's systems. Only when hookd runs with tracing (OTEL_EXPORTER_OTLP_ENDPOINT). */
+            forward_trace_context: boolean;
             metadata: components["schemas"]["Metadata"];
             /**
              * Format: date-time
@@ -962,6 +964,11 @@ export interface components {
              * @enum {string}
              */
             signature_scheme?: "v1" | "v1a";
+            /**
+             * @description Send the attempt's W3C `traceparent` header (and `tracestate`) to this endpoint, so that a receiver that traces can join hookd's trace of the delivery. Off unless asked: a trace id says something about the sender's systems. Only when hookd runs with tracing (OTEL_EXPORTER_OTLP_ENDPOINT).
+             * @default false
+             */
+            forward_trace_context?: boolean;
         };
         /** @description Changes to an endpoint; fields left out keep their value. Lists and maps given replace the old ones whole. The secret and signature scheme cannot be changed here (422): rotate the secret instead. */
         EndpointUpdate: {
@@ -988,6 +995,8 @@ export interface components {
             disabled_reason?: string;
             /** @description A JSON object, or null to clear it. */
             metadata?: components["schemas"]["Metadata"] | null;
+            /** @description Send the attempt's W3C `traceparent` header (and `tracestate`) to this endpoint, so that a receiver that traces can join hookd's trace of the delivery. Off unless asked: a trace id says something about the sender's systems. Only when hookd runs with tracing (OTEL_EXPORTER_OTLP_ENDPOINT). */
+            forward_trace_context?: boolean;
         };
         /** @description A page of endpoints, newest first. */
         EndpointList: {

@@ -61,6 +61,11 @@ again. Ctrl-C stops hookd and its Postgres. Deliveries may go to loopback
 	logger := e.Logger
 	// A receiver on this machine must get deliveries in dev.
 	e.AllowNetworks = append(e.AllowNetworks, delivery.LoopbackNetworks()...)
+	tp, stopTracing, err := startTracing(ctx, a.getenv, logger)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 
 	dir, err := filepath.Abs(*dataDir)
 	if err != nil {
@@ -139,7 +144,7 @@ again. Ctrl-C stops hookd and its Postgres. Deliveries may go to loopback
 	if err != nil {
 		return err
 	}
-	srv, svc, err := newServer(pool, e, cipher, adminKey, roleAll)
+	srv, svc, err := newServer(pool, e, cipher, adminKey, roleAll, tp)
 	if err != nil {
 		return err
 	}

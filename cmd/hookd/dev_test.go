@@ -174,11 +174,12 @@ func buildHookd(t *testing.T) string {
 }
 
 // devEnv is the test's environment for hookd dev: no DATABASE_URL (so it
-// starts its own Postgres) and no other HOOKD_* settings than the test's.
+// starts its own Postgres), no other HOOKD_* settings than the test's and
+// no OTEL_* (traces go nowhere unless a test says where).
 func devEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "DATABASE_URL=") || strings.HasPrefix(kv, "HOOKD_") {
+		if strings.HasPrefix(kv, "DATABASE_URL=") || strings.HasPrefix(kv, "HOOKD_") || strings.HasPrefix(kv, "OTEL_") {
 			continue
 		}
 		env = append(env, kv)

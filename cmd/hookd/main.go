@@ -123,6 +123,8 @@ environment:
   HOOKD_DB_MAX_CONNS        Postgres connections per process (40)
   HOOKD_LOG_LEVEL           debug, info, warn or error (info)
   HOOKD_LOG_FORMAT          text or json (text)
+  OTEL_EXPORTER_OTLP_ENDPOINT  send traces over OTLP to this collector URL, e.g. http://otel-collector:4318 (none when unset)
+  OTEL_EXPORTER_OTLP_PROTOCOL  http/protobuf (the default) or grpc
 
 Run 'hookd help <command>' for a command's flags.
 `)

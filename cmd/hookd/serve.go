@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/hookd/hookd/api"
 	"github.com/hookd/hookd/delivery"
@@ -68,6 +69,11 @@ HOOKD_ADMIN_KEY is required for the roles that serve the API.`)
 		return usageErrorf("HOOKD_ADMIN_KEY is not set; hookd serve --role %s needs the admin key that API clients send as 'Authorization: Bearer <key>'", *role)
 	}
 	logger := e.Logger
+	tp, stopTracing, err := startTracing(ctx, a.getenv, logger)
+	if err != nil {
+		return err
+	}
+	defer stopTracing() // after shutdown: the last attempts' spans go too
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -92,7 +98,7 @@ HOOKD_ADMIN_KEY is required for the roles that serve the API.`)
 	if err := sealHeaders(ctx, store.New(pool).WithCipher(cipher), logger); err != nil {
 		return err
 	}
-	srv, svc, err := newServer(pool, e, cipher, e.AdminKey, *role)
+	srv, svc, err := newServer(pool, e, cipher, e.AdminKey, *role, tp)
 	if err != nil {
 		return err
 	}
@@ -120,12 +126,13 @@ HOOKD_ADMIN_KEY is required for the roles that serve the API.`)
 // newServer builds the delivery service and the HTTP server for a process
 // of the given role. Workers run unless the role is api; a worker serves
 // only /healthz, /readyz and /metrics.
-func newServer(pool *pgxpool.Pool, e env, cipher *store.Cipher, adminKey, role string) (*http.Server, *delivery.Service, error) {
+func newServer(pool *pgxpool.Pool, e env, cipher *store.Cipher, adminKey, role string, tp trace.TracerProvider) (*http.Server, *delivery.Service, error) {
 	st := store.New(pool).WithCipher(cipher)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	dcfg := e.deliveryConfig(role != roleAPI)
 	dcfg.Registry = reg
+	dcfg.TracerProvider = tp
 	svc, err := delivery.New(pool, st, dcfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("delivery: %w", err)
@@ -140,6 +147,7 @@ func newServer(pool *pgxpool.Pool, e env, cipher *store.Cipher, adminKey, role s
 		HTTPSOnly:        e.HTTPSOnly,
 		Version:          Version(),
 		Registry:         reg,
+		TracerProvider:   tp,
 		Web:              web.Handler(e.Brand),
 		PublicURL:        e.PublicURL,
 		PortalSessionTTL: e.PortalSessionTTL,

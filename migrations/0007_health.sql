@@ -1,4 +1,4 @@
--- 0006_health: endpoint health, the circuit breaker, and parked deliveries.
+-- 0007_health: endpoint health, the circuit breaker, and parked deliveries.
 --
 -- Why: an endpoint that fails for days must be seen (failing), then
 -- stopped (disabled), without costing other endpoints anything, and what

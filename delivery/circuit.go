@@ -33,8 +33,10 @@ import (
 // Transitions are written to the endpoint row for the API and the pages.
 
 const (
-	circuitCooldown    = 30 * time.Second
-	circuitMaxCooldown = 5 * time.Minute
+	// DefaultCircuitCooldown is how long an opened circuit waits before
+	// its first probe.
+	DefaultCircuitCooldown = 30 * time.Second
+	circuitMaxCooldown     = 5 * time.Minute
 	// inFlightWait is how long a job over its endpoint's cap is snoozed.
 	inFlightWait = time.Second
 )
@@ -49,8 +51,9 @@ type circuit struct {
 }
 
 type circuits struct {
-	mu sync.Mutex
-	m  map[uuid.UUID]*circuit
+	mu       sync.Mutex
+	m        map[uuid.UUID]*circuit
+	cooldown time.Duration // the first cool-down of an opened circuit
 }
 
 // gate says whether an attempt of endpoint may go now. When not, wait is
@@ -122,12 +125,12 @@ func (cs *circuits) done(endpoint uuid.UUID, probe, success, unwell bool, thresh
 	case unwell:
 		c.failures++
 		if c.state != store.CircuitClosed && probe {
-			c.cooldown = min(2*max(c.cooldown, circuitCooldown/2), circuitMaxCooldown)
+			c.cooldown = min(2*max(c.cooldown, cs.cooldown/2), circuitMaxCooldown)
 			c.state, c.until = store.CircuitOpen, now.Add(c.cooldown)
 			return store.CircuitOpen
 		}
 		if c.state == store.CircuitClosed && c.failures >= threshold {
-			c.cooldown = circuitCooldown
+			c.cooldown = cs.cooldown
 			c.state, c.until = store.CircuitOpen, now.Add(c.cooldown)
 			return store.CircuitOpen
 		}

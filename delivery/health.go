@@ -49,7 +49,12 @@ type healthWorker struct {
 }
 
 func (w *healthWorker) Work(ctx context.Context, _ *river.Job[HealthArgs]) error {
-	s := w.s
+	return w.s.CheckHealth(ctx)
+}
+
+// CheckHealth marks endpoints failing and disables those failing for too
+// long, and tells the SaaS (River's leader runs it every minute).
+func (s *Service) CheckHealth(ctx context.Context) error {
 	ch, err := s.store.CheckHealth(ctx, s.cfg.FailingAfter, s.cfg.DisableAfter)
 	if err != nil {
 		return err

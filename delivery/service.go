@@ -66,8 +66,10 @@ type Config struct {
 	// once, unless the endpoint sets its own (DefaultMaxInFlight).
 	MaxInFlight int
 	// CircuitThreshold is how many consecutive failures open an
-	// endpoint's circuit (DefaultCircuitThreshold).
+	// endpoint's circuit (DefaultCircuitThreshold); CircuitCooldown is how
+	// long it then waits before a probe (DefaultCircuitCooldown).
 	CircuitThreshold int
+	CircuitCooldown  time.Duration
 	// FailingAfter and DisableAfter: how long every attempt of an
 	// endpoint must have failed for it to be failing (DefaultFailingAfter)
 	// and to be disabled (DefaultDisableAfter; negative: never).
@@ -128,6 +130,7 @@ func New(pool *pgxpool.Pool, st *store.Store, cfg Config) (*Service, error) {
 	cfg.SweepInterval = cmp.Or(cfg.SweepInterval, DefaultSweepInterval)
 	cfg.MaxInFlight = cmp.Or(cfg.MaxInFlight, DefaultMaxInFlight)
 	cfg.CircuitThreshold = cmp.Or(cfg.CircuitThreshold, DefaultCircuitThreshold)
+	cfg.CircuitCooldown = cmp.Or(cfg.CircuitCooldown, DefaultCircuitCooldown)
 	cfg.FailingAfter = cmp.Or(cfg.FailingAfter, DefaultFailingAfter)
 	cfg.DisableAfter = cmp.Or(cfg.DisableAfter, DefaultDisableAfter)
 	cfg.MaxParked = cmp.Or(cfg.MaxParked, DefaultMaxParked)
@@ -142,6 +145,7 @@ func New(pool *pgxpool.Pool, st *store.Store, cfg Config) (*Service, error) {
 		cfg.TracerProvider = noop.NewTracerProvider()
 	}
 	s := &Service{cfg: cfg, store: st, logger: cfg.Logger, metrics: newMetrics(cfg.Registry), workerID: newWorkerID()}
+	s.circuits.cooldown = cfg.CircuitCooldown
 	s.tracer = cfg.TracerProvider.Tracer(tracerName, trace.WithInstrumentationVersion(cmp.Or(cfg.Version, "dev")))
 	if cfg.Registry != nil {
 		cfg.Registry.MustRegister(newQueueCollector(st, cfg.Logger))

@@ -151,7 +151,7 @@ func TestEmbeddedPortalInBrowser(t *testing.T) {
 	require.Contains(t, header.Get("Content-Security-Policy"), "frame-ancestors 'none'")
 
 	b := newBrowser(t,
-		chromedp.Flag("test-third-party-cookie-phaseout", true), // block third-party cookies, as Chrome does by default
+		chromedp.Flag("test-third-party-cookie-phaseout", true), // block third-party cookies
 		// Loopback only, as newBrowser's, and the two host sites' addresses.
 		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE 127.0.0.2, EXCLUDE 127.0.0.3"))
 	t.Logf("screenshots of the embedded portal: %s", b.shots)

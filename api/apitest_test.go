@@ -91,6 +91,7 @@ func newHarness(t *testing.T, opts *harnessOpts) *harness {
 	if opts.Web != nil {
 		cfg.Web = web.Handler(*opts.Web)
 		cfg.Branding = api.Branding{ProductName: opts.Web.ProductName, LogoURL: opts.Web.LogoURL, AccentColor: opts.Web.AccentColor}
+		cfg.PortalEmbedOrigins = opts.Web.EmbedOrigins
 	}
 	h := api.New(cfg)
 	srv := httptest.NewServer(h)

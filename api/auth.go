@@ -42,8 +42,9 @@ func HashKey(key string) []byte {
 	return h[:]
 }
 
-// authenticate finds the principal from the bearer key or, without one,
-// from the portal session cookie (see sessionPrincipal).
+// authenticate finds the principal from the bearer key (an API key or an
+// embedded portal's session token) or, without one, from the portal
+// session cookie (see sessionPrincipal).
 func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if err := unescapeParams(c); err != nil {
@@ -52,7 +53,7 @@ func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		auth := c.Request().Header.Get("Authorization")
 		if auth == "" {
 			if ck, err := c.Cookie(SessionCookie); err == nil && ck.Value != "" {
-				p, err := s.sessionPrincipal(c, ck.Value)
+				p, err := s.sessionPrincipal(c, ck.Value, false)
 				if err != nil {
 					return err
 				}
@@ -65,7 +66,14 @@ func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(key) == "" {
 			return unauthorized("send an API key as 'Authorization: Bearer <key>'")
 		}
-		p, err := s.lookupKey(c, strings.TrimSpace(key))
+		key = strings.TrimSpace(key)
+		var p principal
+		var err error
+		if strings.HasPrefix(key, PortalSessionTokenPrefix) {
+			p, err = s.sessionPrincipal(c, key, true) // an embedded portal's session
+		} else {
+			p, err = s.lookupKey(c, key)
+		}
 		if err != nil {
 			return err
 		}

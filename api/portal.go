@@ -18,7 +18,9 @@ import (
 // The customer portal's access: admins mint single-use login links for a
 // tenant; opening one starts a cookie session for that tenant only, which
 // the portal's pages use to call this same API. Every state-changing
-// request made with the cookie must carry the session's CSRF token.
+// request made with the cookie must carry the session's CSRF token. A
+// portal embedded in another site's page gets a bearer session token
+// instead (embed.go).
 
 const (
 	// PortalTokenPrefix starts every portal link token.
@@ -60,7 +62,11 @@ func (b Branding) withDefaults() Branding {
 }
 
 type portalLinkBody struct {
-	ExpiresInSeconds *int `json:"expires_in_seconds"`
+	ExpiresInSeconds *int    `json:"expires_in_seconds"`
+	Embed            bool    `json:"embed"`
+	ReadOnly         bool    `json:"read_only"`
+	Accent           *string `json:"accent"`
+	Dark             bool    `json:"dark"`
 }
 
 type portalLinkJSON struct {
@@ -85,7 +91,18 @@ func (s *server) createPortalLink(c echo.Context) error {
 			return fieldErr("expires_in_seconds", "must be from 1 to 604800 (7 days)")
 		}
 	}
-	url, expires, err := NewPortalLink(ctx, s.st, s.publicURL(c), tenant, ttl)
+	opts := store.PortalOptions{ReadOnly: body.ReadOnly, Dark: body.Dark}
+	if body.Accent != nil {
+		if !accentPattern.MatchString(*body.Accent) {
+			return fieldErr("accent", "must be a colour as #rrggbb, like #0f766e")
+		}
+		opts.AccentColor = strings.ToLower(*body.Accent)
+	}
+	if body.Embed && len(s.cfg.PortalEmbedOrigins) == 0 {
+		return fieldErr("embed", "no site may embed the portal on this server: its operators list the sites "+
+			"that may in HOOKD_PORTAL_EMBED_ORIGINS")
+	}
+	url, expires, err := newPortalLink(ctx, s.st, s.publicURL(c), tenant, ttl, opts, body.Embed)
 	if err != nil {
 		return notFound(err, "tenant %s", tenant)
 	}
@@ -98,12 +115,26 @@ func (s *server) createPortalLink(c echo.Context) error {
 // store.ErrNotFound when the tenant does not exist. `hookd dev` uses it to
 // print a link at start.
 func NewPortalLink(ctx context.Context, st *store.Store, baseURL, tenant string, ttl time.Duration) (string, time.Time, error) {
+	return newPortalLink(ctx, st, baseURL, tenant, ttl, store.PortalOptions{}, false)
+}
+
+// newPortalLink is NewPortalLink with the link's options. An embed link
+// opens /portal/embed with the token in the fragment, which browsers never
+// send to a server or in a Referer.
+func newPortalLink(ctx context.Context, st *store.Store, baseURL, tenant string, ttl time.Duration,
+	opts store.PortalOptions, embed bool,
+) (string, time.Time, error) {
 	token := NewKey(PortalTokenPrefix)
-	link, err := st.CreatePortalLink(ctx, store.PortalLink{Hash: HashKey(token), TenantID: tenant, ExpiresAt: time.Now().Add(ttl)})
+	link, err := st.CreatePortalLink(ctx, store.PortalLink{Hash: HashKey(token), TenantID: tenant,
+		ExpiresAt: time.Now().Add(ttl), Options: opts})
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	return strings.TrimRight(baseURL, "/") + "/portal/login?token=" + token, link.ExpiresAt, nil
+	base := strings.TrimRight(baseURL, "/")
+	if embed {
+		return base + embedPagePath + "#token=" + token, link.ExpiresAt, nil
+	}
+	return base + "/portal/login?token=" + token, link.ExpiresAt, nil
 }
 
 // publicURL is Config.PublicURL, or the scheme and host the request came to.
@@ -129,7 +160,9 @@ func (s *server) revokePortalSessions(c echo.Context) error {
 
 // portalLogin spends a link's token and starts a session: it sets the
 // cookie and sends the browser to the portal. A token that cannot be used
-// gets the portal's "this link has expired" page.
+// gets the portal's "this link has expired" page. A link opened in an
+// iframe (see framedLogin) is sent on to the embedded portal instead,
+// unspent, as a cookie would not come back there.
 func (s *server) portalLogin(c echo.Context) error {
 	h := c.Response().Header()
 	h.Set("Cache-Control", "no-store")
@@ -137,6 +170,9 @@ func (s *server) portalLogin(c echo.Context) error {
 	token := c.QueryParam("token")
 	if !portalTokenPattern.MatchString(token) {
 		return s.expiredPage(c, http.StatusBadRequest)
+	}
+	if s.framedLogin(c) {
+		return c.Redirect(http.StatusSeeOther, embedPagePath+"#token="+token)
 	}
 	cookie := NewKey("")
 	sess, err := s.st.RedeemPortalLink(c.Request().Context(), HashKey(token),
@@ -210,12 +246,16 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// sessionPrincipal authenticates a request by its portal session cookie.
-// A state-changing request must also carry the session's CSRF token.
-func (s *server) sessionPrincipal(c echo.Context, cookie string) (principal, error) {
-	id := HashKey(cookie)
+// sessionPrincipal authenticates a request by its portal session: secret
+// is the cookie's value, or the session token sent as a bearer token
+// (bearer). Each works only the way its session was started. A
+// state-changing request with the cookie must also carry the session's
+// CSRF token; one with a bearer token needs none, as nothing sends it
+// without the page's say. A read-only session may only look (readOnlyRefusal).
+func (s *server) sessionPrincipal(c echo.Context, secret string, bearer bool) (principal, error) {
+	id := HashKey(secret)
 	sess, err := s.st.PortalSessionByID(c.Request().Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && sess.Bearer != bearer) {
 		return principal{}, unauthorized("the portal session has ended (expired, logged out or revoked); open a new portal link")
 	}
 	if err != nil {
@@ -225,9 +265,14 @@ func (s *server) sessionPrincipal(c echo.Context, cookie string) (principal, err
 	case http.MethodGet, http.MethodHead:
 	default:
 		got := c.Request().Header.Get(CSRFHeader)
-		if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(sess.CSRFToken)) != 1 {
+		if !bearer && (got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(sess.CSRFToken)) != 1) {
 			return principal{}, problem(http.StatusForbidden,
 				"missing or wrong CSRF token: send the csrf_token of GET /api/v1/portal/session in the "+CSRFHeader+" header")
+		}
+	}
+	if sess.Options.ReadOnly {
+		if p := readOnlyRefusal(c); p != nil {
+			return principal{}, p
 		}
 	}
 	c.Set(sessionKey, sess)
@@ -243,6 +288,7 @@ type brandingJSON struct {
 	ProductName string  `json:"product_name"`
 	LogoURL     *string `json:"logo_url"`
 	AccentColor string  `json:"accent_color"`
+	Dark        bool    `json:"dark"`
 }
 
 type portalSessionJSON struct {
@@ -250,12 +296,14 @@ type portalSessionJSON struct {
 	TenantName string       `json:"tenant_name"`
 	CSRFToken  string       `json:"csrf_token"`
 	ExpiresAt  time.Time    `json:"expires_at"`
+	ReadOnly   bool         `json:"read_only"`
+	Embedded   bool         `json:"embedded"`
 	Branding   brandingJSON `json:"branding"`
 }
 
 func errNoSession() error {
 	return problem(http.StatusForbidden, "this route is for portal sessions (the "+SessionCookie+
-		" cookie a portal link sets); an API key has no session")
+		" cookie a portal link sets, or an embedded portal's session token); an API key has no session")
 }
 
 // getPortalSession tells the portal's pages who they act for, the CSRF
@@ -270,8 +318,12 @@ func (s *server) getPortalSession(c echo.Context) error {
 		return notFound(err, "tenant %s", sess.TenantID)
 	}
 	b := s.cfg.Branding.withDefaults()
+	if sess.Options.AccentColor != "" {
+		b.AccentColor = sess.Options.AccentColor // the link's, to match the page it is embedded in
+	}
 	out := portalSessionJSON{TenantID: t.ID, TenantName: t.Name, CSRFToken: sess.CSRFToken, ExpiresAt: sess.ExpiresAt,
-		Branding: brandingJSON{ProductName: b.ProductName, AccentColor: b.AccentColor}}
+		ReadOnly: sess.Options.ReadOnly, Embedded: sess.Bearer,
+		Branding: brandingJSON{ProductName: b.ProductName, AccentColor: b.AccentColor, Dark: sess.Options.Dark}}
 	if b.LogoURL != "" {
 		out.Branding.LogoURL = &b.LogoURL
 	}
@@ -286,6 +338,9 @@ func (s *server) portalLogout(c echo.Context) error {
 	}
 	if err := s.st.RevokePortalSession(c.Request().Context(), sess.ID); err != nil {
 		return err
+	}
+	if sess.Bearer {
+		return c.NoContent(http.StatusNoContent)
 	}
 	c.SetCookie(&http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
 		Secure: c.Scheme() == "https", SameSite: http.SameSiteLaxMode})

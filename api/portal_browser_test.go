@@ -42,10 +42,10 @@ func (b *browser) trouble() string {
 	return fmt.Sprintf("exceptions: %q; log: %q", b.errors, b.logs)
 }
 
-// newBrowser starts chromium with a fresh profile. It talks to loopback
-// only: background services are off and every host name but 127.0.0.1
-// fails to resolve.
-func newBrowser(t *testing.T) *browser {
+// newBrowser starts chromium with a fresh profile and flags added to the
+// defaults. It talks to loopback only: background services are off and
+// every host name but 127.0.0.1 fails to resolve.
+func newBrowser(t *testing.T, flags ...chromedp.ExecAllocatorOption) *browser {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Fatalf("the portal's browser tests need Debian's chromium at %s: install the chromium package "+
@@ -67,6 +67,7 @@ func newBrowser(t *testing.T) *browser {
 		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
 		chromedp.WindowSize(1280, 900),
 	)
+	opts = append(opts, flags...)
 	dir := os.Getenv("HOOKD_SCREENSHOTS_DIR")
 	if dir == "" {
 		dir = filepath.Join(os.TempDir(), "hookd-portal-screenshots")
@@ -74,27 +75,7 @@ func newBrowser(t *testing.T) *browser {
 	require.NoError(t, os.MkdirAll(dir, 0o755))
 	b := &browser{shots: dir}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(allocCtx, chromedp.WithListener(func(ev any) {
-		var d *runtime.ExceptionDetails
-		switch e := ev.(type) {
-		case *runtime.EventExceptionThrown:
-			d = e.ExceptionDetails
-		case *log.EventEntryAdded:
-			b.mu.Lock()
-			b.logs = append(b.logs, fmt.Sprintf("%s: %s %s", e.Entry.Level, e.Entry.Text, e.Entry.URL))
-			b.mu.Unlock()
-		}
-		if d == nil {
-			return
-		}
-		msg := d.Text
-		if d.Exception != nil {
-			msg += " " + d.Exception.Description
-		}
-		b.mu.Lock()
-		b.errors = append(b.errors, msg)
-		b.mu.Unlock()
-	}))
+	ctx, cancelCtx := chromedp.NewContext(allocCtx, chromedp.WithListener(b.record))
 	t.Cleanup(func() {
 		cancelCtx()
 		cancelAlloc()
@@ -104,6 +85,29 @@ func newBrowser(t *testing.T) *browser {
 		t.Fatalf("start chromium (%s): %v", chromiumPath, err)
 	}
 	return b
+}
+
+// record keeps what the browser reports: exceptions and log entries.
+func (b *browser) record(ev any) {
+	var d *runtime.ExceptionDetails
+	switch e := ev.(type) {
+	case *runtime.EventExceptionThrown:
+		d = e.ExceptionDetails
+	case *log.EventEntryAdded:
+		b.mu.Lock()
+		b.logs = append(b.logs, fmt.Sprintf("%s: %s %s", e.Entry.Level, e.Entry.Text, e.Entry.URL))
+		b.mu.Unlock()
+	}
+	if d == nil {
+		return
+	}
+	msg := d.Text
+	if d.Exception != nil {
+		msg += " " + d.Exception.Description
+	}
+	b.mu.Lock()
+	b.errors = append(b.errors, msg)
+	b.mu.Unlock()
 }
 
 // do runs actions in the browser, each within a time limit.

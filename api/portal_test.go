@@ -49,7 +49,7 @@ func TestPortalLinkLogsInOnce(t *testing.T) {
 	require.Equal(t, tenant, info["tenant_id"])
 	require.Equal(t, "Globex", info["tenant_name"])
 	require.NotEmpty(t, info["csrf_token"])
-	require.Equal(t, map[string]any{"product_name": "Acme Webhooks", "logo_url": nil, "accent_color": "#0f766e"}, info["branding"])
+	require.Equal(t, map[string]any{"product_name": "Acme Webhooks", "logo_url": nil, "accent_color": "#0f766e", "dark": false}, info["branding"])
 
 	// The same link again: the portal's "expired" page.
 	status, header, body = s.call(t, http.MethodGet, link, nil, nil, nil)

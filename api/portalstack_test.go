@@ -103,6 +103,10 @@ func (s *portalStack) call(t testing.TB, method, path string, auth any, body any
 	case string:
 		req.Header.Set("Authorization", "Bearer "+a)
 	case *portalSession:
+		if a.bearer != "" {
+			req.Header.Set("Authorization", "Bearer "+a.bearer)
+			break
+		}
 		req.AddCookie(a.cookie)
 		if method != http.MethodGet && method != http.MethodHead {
 			req.Header.Set(api.CSRFHeader, a.csrf)
@@ -162,10 +166,12 @@ func (s *portalStack) mintLink(t testing.TB, tenant string) string {
 	return out["url"].(string)
 }
 
-// portalSession is a logged-in portal browser, as far as the API knows it.
+// portalSession is a logged-in portal browser, as far as the API knows it:
+// a cookie and its CSRF token, or an embedded portal's session token.
 type portalSession struct {
 	cookie *http.Cookie
 	csrf   string
+	bearer string
 }
 
 // openLink opens a portal link as a browser would and returns the session
@@ -260,10 +266,24 @@ func (rc *hookReceiver) waitFor(t testing.TB, n int) []hookRequest {
 	return rc.requests()
 }
 
-// linkToken is the token of a portal link URL.
+// linkToken is the token of a portal link URL (in its query, or in the
+// fragment of an embed link).
 func linkToken(t testing.TB, link string) string {
 	t.Helper()
 	u, err := url.Parse(link)
 	require.NoError(t, err)
-	return u.Query().Get("token")
+	if tok := u.Query().Get("token"); tok != "" {
+		return tok
+	}
+	frag, err := url.ParseQuery(u.Fragment)
+	require.NoError(t, err)
+	return frag.Get("token")
+}
+
+// exchange spends a portal link's token as the embedded portal does and
+// returns the bearer session it started.
+func (s *portalStack) exchange(t testing.TB, link string) *portalSession {
+	t.Helper()
+	out := s.must(t, http.StatusCreated, http.MethodPost, "/api/v1/portal/sessions", nil, map[string]any{"token": linkToken(t, link)})
+	return &portalSession{bearer: out["session_token"].(string)}
 }

@@ -58,6 +58,11 @@ type Config struct {
 	// TracerProvider makes a span for every /api/ request (trace.go); nil
 	// makes none.
 	TracerProvider trace.TracerProvider
+	// PortalEmbedOrigins are the sites that may embed the portal in an
+	// iframe (HOOKD_PORTAL_EMBED_ORIGINS; the web handler enforces it). With
+	// none, embed links are refused and a link opened in an iframe logs in
+	// as usual.
+	PortalEmbedOrigins []string
 }
 
 // server holds the handlers' dependencies.
@@ -154,6 +159,7 @@ func New(cfg Config) http.Handler {
 
 	// The customer portal: links, sessions and what its pages need.
 	e.GET("/portal/login", s.portalLogin)
+	e.POST("/api/v1/portal/sessions", s.createPortalSession, limitBody) // the token is its credential
 	v1.GET("/portal/session", s.getPortalSession)
 	v1.POST("/portal/logout", s.portalLogout)
 	t.POST("/portal-links", s.createPortalLink, adminOnly)

@@ -84,6 +84,36 @@ func TestPortalSessionsEnd(t *testing.T) {
 	require.NoError(t, err, "another tenant's session lives on")
 }
 
+func TestPortalLinkOptionsPassToTheSession(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := storetest.Store(t)
+	tn := storetest.Tenant(t, st, nil)
+	opts := store.PortalOptions{ReadOnly: true, AccentColor: "#0f766e", Dark: true}
+
+	link, err := st.CreatePortalLink(ctx, store.PortalLink{Hash: hash("embed"), TenantID: tn.ID,
+		ExpiresAt: time.Now().Add(time.Hour), Options: opts})
+	require.NoError(t, err)
+	require.Equal(t, opts, link.Options)
+	sess, err := st.RedeemPortalLink(ctx, hash("embed"), store.PortalSession{ID: hash("token"), Bearer: true,
+		Options: store.PortalOptions{}}, time.Hour)
+	require.NoError(t, err)
+	require.Equal(t, opts, sess.Options, "the link's options, not the caller's")
+	require.True(t, sess.Bearer)
+	require.Empty(t, sess.CSRFToken)
+	got, err := st.PortalSessionByID(ctx, hash("token"))
+	require.NoError(t, err)
+	require.Equal(t, opts, got.Options)
+	require.True(t, got.Bearer)
+
+	_, err = st.CreatePortalLink(ctx, store.PortalLink{Hash: hash("plain"), TenantID: tn.ID, ExpiresAt: time.Now().Add(time.Hour)})
+	require.NoError(t, err)
+	plain, err := st.RedeemPortalLink(ctx, hash("plain"), store.PortalSession{ID: hash("cookie"), CSRFToken: "x"}, time.Hour)
+	require.NoError(t, err)
+	require.Equal(t, store.PortalOptions{}, plain.Options)
+	require.False(t, plain.Bearer)
+}
+
 func TestEndpointStats(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

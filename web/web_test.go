@@ -145,3 +145,83 @@ func TestScriptsNeverWriteHTML(t *testing.T) {
 	require.NoError(t, err)
 	require.Greater(t, files, 5)
 }
+
+func TestFraming(t *testing.T) {
+	t.Parallel()
+	refuses := func(t *testing.T, res *http.Response) {
+		t.Helper()
+		require.Contains(t, res.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'")
+		require.Equal(t, "DENY", res.Header.Get("X-Frame-Options"))
+	}
+	paths := []string{"/", "/console", "/portal/", "/portal/embed", "/portal/expired"}
+
+	// No embed origins: no page may be framed.
+	closed := web.Handler(web.Config{})
+	for _, p := range paths {
+		res, _ := get(t, closed, p)
+		require.Equal(t, http.StatusOK, res.StatusCode, p)
+		refuses(t, res)
+	}
+
+	h := web.Handler(web.Config{EmbedOrigins: []string{"https://App.Example.com/", "http://127.0.0.2:8443", "https://app.example.com"}})
+	for _, p := range []string{"/portal/", "/portal/embed", "/portal/expired"} {
+		res, _ := get(t, h, p)
+		csp := res.Header.Get("Content-Security-Policy")
+		require.True(t, strings.HasSuffix(csp, "; frame-ancestors https://app.example.com http://127.0.0.2:8443"),
+			"%s: exactly the origins, normalised and once each: %s", p, csp)
+		require.Contains(t, csp, "default-src 'self'", "the rest of the policy stays")
+		require.Empty(t, res.Header.Values("X-Frame-Options"), "%s: DENY would override nothing in new browsers but block old ones", p)
+	}
+	for _, p := range []string{"/", "/console"} {
+		res, _ := get(t, h, p)
+		refuses(t, res)
+	}
+
+	// The embedded page is the portal, marked for embedding, and its
+	// brand link stays inside the frame.
+	_, body := get(t, h, "/portal/embed")
+	require.Contains(t, body, `<html lang="en" data-mode="embed">`)
+	require.Contains(t, body, `<script type="module" src="/portal/assets/js/app.js">`)
+	require.Contains(t, body, `class="brand" href="#/endpoints"`)
+	_, body = get(t, h, "/portal/")
+	require.Contains(t, body, `<html lang="en">`)
+	require.Contains(t, body, `class="brand" href="/portal/"`)
+}
+
+func TestParseOrigin(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in, want, bad string
+	}{
+		{"https://app.example.com", "https://app.example.com", ""},
+		{" HTTPS://App.Example.COM/ ", "https://app.example.com", ""},
+		{"http://127.0.0.2:8080", "http://127.0.0.2:8080", ""},
+		{"http://localhost:3000", "http://localhost:3000", ""},
+		{"app.example.com", "", "must start with https:// or http://"},
+		{"ftp://app.example.com", "", "must start with https:// or http://"},
+		{"https://app.example.com/dashboard", "", "no path"},
+		{"https://app.example.com?x=1", "", "no path, query"},
+		{"https://*.example.com", "", "wildcard"},
+		{"https://user@app.example.com", "", "user name"},
+		{"https://app.example.com:0", "", "port must be a number from 1 to 65535"},
+		{"https://app.example.com:99999", "", "port must be"},
+		{"https://app.example.com:https", "", "port must be"},
+		{"https://", "", "is not a host name"},
+		{"https://app.example.com; script-src 'self'", "", "is not a host name"},
+		{"https://app.example.com https://evil.example", "", "no path"},
+		{"https://[::1]:8080", "", "is not a host name"},
+		{"'self'", "", "must start with"},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			t.Parallel()
+			got, err := web.ParseOrigin(tc.in)
+			if tc.bad != "" {
+				require.ErrorContains(t, err, tc.bad)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got)
+		})
+	}
+	require.ErrorContains(t, web.Config{EmbedOrigins: []string{"https://ok.example.com", "nope"}}.Validate(), `embed origin: "nope" is not an origin`)
+}

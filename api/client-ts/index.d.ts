@@ -249,6 +249,8 @@ export class Hookd {
   getPortalSession(options?: RequestOptions): Call<'getPortalSession'>;
   /** End the current portal session (send the session's X-CSRF-Token header). */
   portalLogout(options?: RequestOptions): Call<'portalLogout'>;
+  /** Exchange a portal link's token for a session token (an embedded portal's session); use it as apiKey. */
+  createPortalSession(body: BodyOf<'createPortalSession'>, options?: RequestOptions): Call<'createPortalSession'>;
 
   // Across tenants, for operators
 

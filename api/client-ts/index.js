@@ -406,6 +406,11 @@ export class Hookd {
     return this.request('POST', '/api/v1/portal/logout', options);
   }
 
+  /** Exchange a portal link's token for a session token, as the embedded portal does; use it as apiKey. @param {object} body @param {RequestOptions} [options] */
+  createPortalSession(body, options) {
+    return this.request('POST', '/api/v1/portal/sessions', { ...options, body });
+  }
+
   // --- Across tenants, for operators ---
 
   /** Failing endpoints of every tenant. @param {Record<string, unknown>} [query] @param {RequestOptions} [options] */

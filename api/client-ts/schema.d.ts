@@ -574,7 +574,7 @@ export interface paths {
         };
         /**
          * The current portal session
-         * @description Who the portal acts for, the CSRF token its state-changing requests must send, and the branding to show. Portal sessions only: an API key gets 403.
+         * @description Who the portal acts for, the CSRF token its state-changing requests must send (empty for an embedded portal's session token, which needs none), whether it may change anything, and how to look. Portal sessions only: an API key gets 403.
          */
         get: operations["getPortalSession"];
         put?: never;
@@ -596,9 +596,29 @@ export interface paths {
         put?: never;
         /**
          * End the current portal session
-         * @description Ends the session at once and clears its cookie. Needs the `X-CSRF-Token` header. Portal sessions only: an API key gets 403.
+         * @description Ends the session at once and clears its cookie. With the cookie it needs the `X-CSRF-Token` header; with a session token, nothing more. Portal sessions only: an API key gets 403.
          */
         post: operations["portalLogout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/portal/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Exchange a portal link's token for a session token
+         * @description What the embedded portal (`/portal/embed`) does with the token in its URL: spends the single-use token and starts a session for the link's tenant, with the link's options, that travels as `Authorization: Bearer <session_token>` instead of a cookie. Needs no other authentication: the token is the credential. A token that was used, has expired or is unknown answers 401.
+         */
+        post: operations["createPortalSession"];
         delete?: never;
         options?: never;
         head?: never;
@@ -823,12 +843,33 @@ export interface components {
              * @default 3600
              */
             expires_in_seconds?: number;
+            /**
+             * @description A link for an iframe on a site listed in `HOOKD_PORTAL_EMBED_ORIGINS`: its `url` opens `/portal/embed` with the token in the fragment (`#token=...`, never sent to a server), and the page exchanges it for a session token (`POST /api/v1/portal/sessions`) instead of a cookie, so it works where third-party cookies are blocked. Refused with 422 when no site may embed the portal.
+             * @default false
+             */
+            embed?: boolean;
+            /**
+             * @description The session may look at endpoints, event types and the delivery log but not change anything: every other request answers 403, and the portal hides what would. It cannot see signing secrets either.
+             * @default false
+             */
+            read_only?: boolean;
+            /**
+             * @description The colour of the portal's buttons and links for this session, to match the page it is shown in; without it, the configured accent colour.
+             * @example #0f766e
+             */
+            accent?: string;
+            /**
+             * @description Show the portal in its dark theme.
+             * @default false
+             */
+            dark?: boolean;
         };
         /** @description A short-lived portal login link. */
         PortalLink: {
             /**
-             * @description A single-use URL that opens a portal session for the tenant. It starts with the server's public URL (or the scheme and host this request came to) and carries a random token; only the token's hash is stored.
+             * @description A single-use URL that opens a portal session for the tenant. It starts with the server's public URL (or the scheme and host this request came to) and carries a random token; only the token's hash is stored. An embed link is `/portal/embed#token=...`, for the `src` of an iframe.
              * @example http://127.0.0.1:8080/portal/login?token=...
+             * @example http://127.0.0.1:8080/portal/embed#token=...
              */
             url: string;
             /**
@@ -1300,7 +1341,7 @@ export interface components {
             /** @description hookd's version (healthz only). */
             version?: string;
         };
-        /** @description How the portal presents itself, as the operators configured it. */
+        /** @description How the portal presents itself: as the operators configured it, with the accent colour and theme of the link, if it asked for them. */
         PortalBranding: {
             /**
              * @description Shown in the portal's header and title.
@@ -1310,24 +1351,48 @@ export interface components {
             /** @description An image shown before the product name; null for none. */
             logo_url: string | null;
             /**
-             * @description The colour of buttons and links.
+             * @description The colour of buttons and links: the link's `accent`, else the configured one.
              * @example #4f46e5
              */
             accent_color: string;
+            /** @description Whether the link asked for the dark theme. */
+            dark: boolean;
         };
         /** @description The portal session a request was made with. */
         PortalSession: {
             tenant_id: components["schemas"]["TenantID"];
             /** @description The tenant's name. */
             tenant_name: string;
-            /** @description Send it in the `X-CSRF-Token` header of every request that is not GET or HEAD. */
+            /** @description Send it in the `X-CSRF-Token` header of every request that is not GET or HEAD. Empty for an embedded portal's session token, which needs none. */
             csrf_token: string;
             /**
              * Format: date-time
              * @description When the session ends.
              */
             expires_at: string;
+            /** @description The session may look but not change anything (the link's `read_only`). */
+            read_only: boolean;
+            /** @description The session travels as a session token (an embedded portal), not as a cookie. */
+            embedded: boolean;
             branding: components["schemas"]["PortalBranding"];
+        };
+        /** @description The token of a portal link, to exchange for a session token. */
+        PortalSessionCreate: {
+            /** @description The `token` of a portal link's URL (after `token=`, in its query or fragment). */
+            token: string;
+        };
+        /** @description A new portal session, for an embedded portal. */
+        PortalSessionToken: {
+            /** @description Send it as `Authorization: Bearer <session token>`. Only its hash is stored; keep it in the page, not in a cookie. */
+            session_token: string;
+            /**
+             * Format: date-time
+             * @description When the session ends.
+             */
+            expires_at: string;
+            tenant_id: components["schemas"]["TenantID"];
+            /** @description The session may look but not change anything. */
+            read_only: boolean;
         };
         /** @description Which event type's example payload to send. */
         TestEventCreate: {
@@ -2819,6 +2884,37 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    createPortalSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PortalSessionCreate"];
+            };
+        };
+        responses: {
+            /** @description The session. */
+            201: {
+                headers: {
+                    /** @description `no-store`: the answer carries a credential. */
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalSessionToken"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["UnprocessableEntity"];
             default: components["responses"]["UnexpectedError"];
         };

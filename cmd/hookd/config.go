@@ -70,7 +70,8 @@ type env struct {
 	// (HOOKD_PORTAL_SESSION_TTL); 0 = 7 days.
 	PortalSessionTTL time.Duration
 	// Brand is the portal's look (HOOKD_PORTAL_PRODUCT_NAME,
-	// HOOKD_PORTAL_LOGO_URL, HOOKD_PORTAL_ACCENT_COLOR).
+	// HOOKD_PORTAL_LOGO_URL, HOOKD_PORTAL_ACCENT_COLOR) and the sites that
+	// may embed it (HOOKD_PORTAL_EMBED_ORIGINS, in Brand.EmbedOrigins).
 	Brand  web.Config
 	Logger *slog.Logger
 	// Isolation and health (HOOKD_MAX_IN_FLIGHT, HOOKD_CIRCUIT_THRESHOLD,
@@ -156,6 +157,11 @@ func loadEnv(getenv func(string) string, logOut io.Writer) (env, error) {
 		LogoURL:     strings.TrimSpace(getenv("HOOKD_PORTAL_LOGO_URL")),
 		AccentColor: strings.TrimSpace(getenv("HOOKD_PORTAL_ACCENT_COLOR")),
 	}
+	origins, err := parseEmbedOrigins(getenv("HOOKD_PORTAL_EMBED_ORIGINS"))
+	if err != nil {
+		return env{}, err
+	}
+	e.Brand.EmbedOrigins = origins
 	if err := e.Brand.Validate(); err != nil {
 		return env{}, usageErrorf("HOOKD_PORTAL_*: %v", err)
 	}
@@ -200,6 +206,24 @@ func loadEnv(getenv func(string) string, logOut io.Writer) (env, error) {
 	}
 	e.Logger = logger
 	return e, nil
+}
+
+// parseEmbedOrigins reads HOOKD_PORTAL_EMBED_ORIGINS: origins separated by
+// commas, each as web.ParseOrigin takes it.
+func parseEmbedOrigins(v string) ([]string, error) {
+	var out []string
+	for _, part := range strings.Split(v, ",") {
+		if strings.TrimSpace(part) == "" {
+			continue
+		}
+		o, err := web.ParseOrigin(part)
+		if err != nil {
+			return nil, usageErrorf("HOOKD_PORTAL_EMBED_ORIGINS is not valid: %v; list the origins of the pages that may "+
+				"embed the portal, separated by commas, like https://app.example.com,https://admin.example.com", err)
+		}
+		out = append(out, o)
+	}
+	return out, nil
 }
 
 // newLogger builds the slog logger from HOOKD_LOG_LEVEL and

@@ -65,6 +65,32 @@ func TestLoadEnv(t *testing.T) {
 	}
 }
 
+func TestLoadEnvEmbedOrigins(t *testing.T) {
+	t.Parallel()
+	e, err := loadEnv(mapEnv(map[string]string{}), io.Discard)
+	require.NoError(t, err)
+	require.Empty(t, e.Brand.EmbedOrigins, "by default no site may embed the portal")
+
+	e, err = loadEnv(mapEnv(map[string]string{
+		"HOOKD_PORTAL_EMBED_ORIGINS": " https://App.Example.com/ ,http://127.0.0.2:3000,, ",
+	}), io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, []string{"https://app.example.com", "http://127.0.0.2:3000"}, e.Brand.EmbedOrigins)
+
+	for _, tc := range []struct{ value, want string }{
+		{"app.example.com", `"app.example.com" is not an origin: it must start with https:// or http://`},
+		{"https://app.example.com/settings", "with no path"},
+		{"https://ok.example.com,https://*.example.com", "wildcard"},
+		{"https://app.example.com:70000", "the port must be a number from 1 to 65535"},
+	} {
+		_, err := loadEnv(mapEnv(map[string]string{"HOOKD_PORTAL_EMBED_ORIGINS": tc.value}), io.Discard)
+		require.ErrorContains(t, err, "HOOKD_PORTAL_EMBED_ORIGINS is not valid: ", tc.value)
+		require.ErrorContains(t, err, tc.want, tc.value)
+		require.ErrorContains(t, err, "separated by commas, like https://app.example.com", tc.value)
+		require.Equal(t, 2, exitCode(err))
+	}
+}
+
 func TestParseTimeFlag(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)

@@ -119,6 +119,20 @@ test('create a tenant and an endpoint, publish, read the attempts, mint a portal
   assert.equal((await portal.listEndpoints('acme')).data[0].id, ep.id);
   await portal.portalLogout({ headers: { 'x-csrf-token': session.csrf_token } });
   await expectProblem(() => portal.getPortalSession(), 401);
+
+  // A read-only link's token, exchanged as the embedded portal does: a
+  // session token that looks but changes nothing.
+  const roLink = await admin.createPortalLink('acme', { read_only: true, accent: '#0f766e', dark: true });
+  const token = new URL(roLink.url).searchParams.get('token');
+  const started = await new Hookd({ baseURL: HOOKD_URL }).createPortalSession({ token });
+  assert.match(started.session_token, /^hk_session_/);
+  assert.equal(started.read_only, true);
+  const viewer = new Hookd({ baseURL: HOOKD_URL, apiKey: started.session_token });
+  const info = await viewer.getPortalSession();
+  assert.deepEqual([info.read_only, info.embedded, info.branding.accent_color, info.branding.dark], [true, true, '#0f766e', true]);
+  assert.equal((await viewer.listEndpoints('acme')).data[0].id, ep.id);
+  await expectProblem(() => viewer.createEndpoint('acme', { url: `${RECEIVER_URL}?viewer` }), 403);
+  await viewer.portalLogout();
 });
 
 test('lists follow next_cursor', async () => {

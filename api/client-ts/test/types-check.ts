@@ -91,4 +91,9 @@ export async function usage(): Promise<void> {
   const portal = new Hookd({ baseURL: new URL('http://127.0.0.1:8080'), headers: { cookie: 'hookd_session=x' } });
   const session = await portal.getPortalSession({ signal: AbortSignal.timeout(1000) });
   await portal.portalLogout({ headers: { 'x-csrf-token': session.csrf_token } });
+
+  const embedded = await new Hookd({ baseURL: 'http://127.0.0.1:8080' }).createPortalSession({ token: 'hk_portal_x' });
+  expectType<string>(embedded.session_token);
+  expectType<boolean>(embedded.read_only);
+  expectType<boolean>((await new Hookd({ baseURL: 'http://127.0.0.1:8080', apiKey: embedded.session_token }).getPortalSession()).embedded);
 }

@@ -1,7 +1,8 @@
 // The web pages' client of hookd's public JSON API. The portal's browser
 // sends the session cookie, and its state-changing requests carry the
 // session's CSRF token. The console sends an admin key as a bearer key
-// instead (session.bearer), and no cookie.
+// instead (session.bearer), and no cookie; so does the embedded portal,
+// with its session token.
 
 export const session = {
   bearer: "",
@@ -10,7 +11,14 @@ export const session = {
   csrf: "",
   expiresAt: "",
   branding: null,
+  readOnly: false, // the session may look but not change anything
 };
+
+// canChange tells whether the session may change things: pages leave out
+// the controls that would, as the API would refuse them.
+export function canChange() {
+  return !session.readOnly;
+}
 
 // ApiError is a problem+json answer (or a network failure, status 0).
 export class ApiError extends Error {

@@ -1,6 +1,7 @@
 // The customer portal: loads the session, then routes on the URL's hash.
-import { session, get, post, onSessionEnded, ApiError } from "./api.js";
+import { session, get, post, onSessionEnded, canChange, ApiError } from "./api.js";
 import { h, clear, emptyState, toast } from "./dom.js";
+import { embedded, embedLogin, forget } from "./embed.js";
 import { endpointsPage, endpointFormPage } from "./pages/endpoints.js";
 import { endpointPage } from "./pages/endpoint.js";
 import { messagesPage, messagePage } from "./pages/messages.js";
@@ -12,14 +13,25 @@ const main = document.getElementById("main");
 // Routes: a hash pattern (":id" matches one segment) and its page.
 const routes = [
   ["endpoints", "endpoints", endpointsPage],
-  ["endpoints/new", "endpoints", (el, p, q) => endpointFormPage(el, null, q)],
+  ["endpoints/new", "endpoints", changes((el, p, q) => endpointFormPage(el, null, q))],
   ["endpoints/:id", "endpoints", (el, p, q) => endpointPage(el, p.id, q)],
-  ["endpoints/:id/edit", "endpoints", (el, p, q) => endpointFormPage(el, p.id, q)],
+  ["endpoints/:id/edit", "endpoints", changes((el, p, q) => endpointFormPage(el, p.id, q))],
   ["messages", "messages", messagesPage],
   ["messages/:id", "messages", (el, p, q) => messagePage(el, p.id, q)],
   ["event-types", "event-types", catalogPage],
   ["verify", "verify", verifyPage],
 ];
+
+// changes guards a page that changes things: a read-only session gets a
+// notice instead.
+function changes(page) {
+  return (el, p, q) => {
+    if (canChange()) return page(el, p, q);
+    clear(el, emptyState("lock", "This view is read-only",
+      "You can look at your endpoints and deliveries here, but not change them.",
+      h("a", { class: "btn btn-primary", href: "#/endpoints" }, "Back to endpoints")));
+  };
+}
 
 function match(path) {
   const parts = path.split("/").filter(Boolean);
@@ -83,26 +95,58 @@ export function errorState(err) {
     h("button", { type: "button", class: "btn", onclick: () => route() }, "Try again"));
 }
 
-// endSession replaces the portal by a "session ended" notice.
-function endSession() {
+// endSession replaces the portal by a notice: the session has ended, or
+// (expired) the link could not log in.
+function endSession(expired) {
   if (ended) return;
   ended = true;
+  if (embedded) forget();
   document.body.classList.add("ended");
   document.getElementById("nav").hidden = true;
   document.getElementById("logout").hidden = true;
+  document.getElementById("read-only").hidden = true;
   document.getElementById("tenant-name").textContent = "";
-  clear(main, emptyState("lock", "Your session has ended",
-    "You logged out, the session expired or it was ended for you. Ask for a new portal link to log in again."));
+  const again = embedded ? "Reload the page to open it again." : "Ask for a new portal link to log in again.";
+  clear(main, expired === true
+    ? emptyState("lock", "This link has expired", "Portal links work only once and only for a short time. " + again)
+    : emptyState("lock", "Your session has ended",
+      "You logged out, the session expired or it was ended for you. " + again));
 }
 
+// applyBranding sets the accent colour (and the colour of text on it) and
+// the theme, as CSS variables.
 function applyBranding(b) {
   if (!b) return;
+  const root = document.documentElement;
   if (/^#[0-9a-fA-F]{6}$/.test(b.accent_color || "")) {
-    document.documentElement.style.setProperty("--accent", b.accent_color);
+    root.style.setProperty("--accent", b.accent_color);
+    root.style.setProperty("--on-accent", onAccent(b.accent_color));
   }
+  if (b.dark) root.dataset.theme = "dark";
+}
+
+// onAccent is white or near-black, whichever reads better on colour (as
+// the server's theme.css decides).
+function onAccent(color) {
+  const [r, g, b] = [1, 3, 5].map((i) => parseInt(color.slice(i, i + 2), 16));
+  return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255 > 0.6 ? "#111827" : "#ffffff";
 }
 
 async function start() {
+  if (embedded) {
+    document.querySelector(".brand").setAttribute("href", "#/endpoints");
+    let login;
+    try {
+      login = await embedLogin();
+    } catch (err) {
+      clear(main, errorState(err));
+      return;
+    }
+    if (login !== "ok") {
+      endSession(login === "expired");
+      return;
+    }
+  }
   onSessionEnded(endSession);
   try {
     const s = await get("/portal/session");
@@ -111,6 +155,7 @@ async function start() {
     session.csrf = s.csrf_token;
     session.expiresAt = s.expires_at;
     session.branding = s.branding;
+    session.readOnly = s.read_only;
   } catch (err) {
     if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
       endSession();
@@ -121,8 +166,9 @@ async function start() {
   }
   applyBranding(session.branding);
   document.getElementById("tenant-name").textContent = session.tenantName;
+  document.getElementById("read-only").hidden = canChange();
   const logout = document.getElementById("logout");
-  logout.hidden = false;
+  logout.hidden = embedded; // the page it is embedded in logs in and out
   logout.addEventListener("click", async () => {
     try {
       await post("/portal/logout");
@@ -136,4 +182,7 @@ async function start() {
   route();
 }
 
-start();
+// The embedded page stays hidden until it has its theme (portal.css).
+start().finally(() => {
+  document.documentElement.dataset.ready = "";
+});

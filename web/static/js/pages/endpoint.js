@@ -1,6 +1,6 @@
 // Endpoint detail: health, signing secret, test events, recent attempts,
 // and the actions (edit, disable/enable, delete).
-import { get, post, patch, del, t, all, ApiError } from "../api.js";
+import { get, post, patch, del, t, all, canChange, ApiError } from "../api.js";
 import {
   h, clear, time, codePill, codeText, copyButton, confirmDialog, showErrors, clearErrors, busy, toast, sleep,
 } from "../dom.js";
@@ -12,7 +12,7 @@ export async function endpointPage(el, id) {
   const [e, stats, types] = await Promise.all([get(path), get(path + "/stats"), all("/event-types")]);
 
   // After a test event, the numbers and the recent deliveries change.
-  const statsBox = h("div", {}, statsCards(stats));
+  const statsBox = h("div", { class: canChange() ? null : "spaced-bottom" }, statsCards(stats));
   const attempts = attemptsCard(e, path);
   const refresh = async () => {
     try {
@@ -52,21 +52,21 @@ export async function endpointPage(el, id) {
         h("div", { class: "crumbs" }, h("a", { href: "#/endpoints" }, "Endpoints")),
         h("h1", { class: "title-url", id: "endpoint-url" }, e.url),
         h("p", { class: "sub", id: "endpoint-description" }, e.description || filtersText(e))),
-      h("div", { class: "actions" },
+      canChange() ? h("div", { class: "actions" },
         h("a", { class: "btn", id: "edit-endpoint", href: `#/endpoints/${e.id}/edit` }, "Edit"),
         toggle,
-        remove)),
+        remove) : null),
     e.disabled ? h("div", { class: "result bad", role: "status" },
       h("strong", {}, "This endpoint is disabled. "), e.disabled_reason || "", " Nothing is sent to it until it is enabled.") : null,
     statsBox,
-    h("div", { class: "grid2 spaced" },
+    canChange() ? h("div", { class: "grid2 spaced" },
       secretCard(e, path),
-      testCard(e, path, types, refresh)),
+      testCard(e, path, types, refresh)) : null,
     attempts.el,
-    h("div", { class: "card" },
+    canChange() ? h("div", { class: "card" },
       h("h2", {}, "Recover failed deliveries"),
       h("p", { class: "muted small" }, "Fixed a problem on your side? Send again every message whose delivery to this endpoint failed since a time."),
-      recoverForm(e.id)),
+      recoverForm(e.id)) : null,
     detailsCard(e));
 }
 

@@ -1,5 +1,5 @@
 // Endpoints: the list with health at a glance, and the create/edit form.
-import { get, post, patch, t, all, mapLimit, ApiError } from "../api.js";
+import { get, post, patch, t, all, mapLimit, canChange, ApiError } from "../api.js";
 import { h, clear, time, codePill, pill, emptyState, showErrors, clearErrors, busy, toast } from "../dom.js";
 
 // REDACTED is what the API shows instead of a secret header's value.
@@ -10,9 +10,12 @@ export async function endpointsPage(el) {
   if (first.data.length === 0) {
     clear(el,
       head(),
-      emptyState("plug", "No endpoints yet — add one",
-        "An endpoint is a URL on your server where we send webhooks. Add one, then send it a test event.",
-        h("a", { class: "btn btn-primary", href: "#/endpoints/new" }, "Add endpoint")));
+      canChange()
+        ? emptyState("plug", "No endpoints yet — add one",
+          "An endpoint is a URL on your server where we send webhooks. Add one, then send it a test event.",
+          h("a", { class: "btn btn-primary", href: "#/endpoints/new" }, "Add endpoint"))
+        : emptyState("plug", "No endpoints yet",
+          "An endpoint is a URL on your server where we send webhooks. None is set up yet."));
     return;
   }
   const rows = h("div", { class: "rows" },
@@ -28,7 +31,7 @@ function head() {
     h("div", {},
       h("h1", {}, "Endpoints"),
       h("p", { class: "sub" }, "Where we send your webhooks, and how they have been doing.")),
-    h("div", { class: "actions" }, h("a", { class: "btn btn-primary", href: "#/endpoints/new" }, "Add endpoint")));
+    canChange() ? h("div", { class: "actions" }, h("a", { class: "btn btn-primary", href: "#/endpoints/new" }, "Add endpoint")) : null);
 }
 
 async function addRows(rows, card, page) {

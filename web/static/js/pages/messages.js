@@ -1,6 +1,6 @@
 // The delivery log: messages sent to the tenant with filters, one message
 // with its payload, deliveries and every attempt, resend and recover.
-import { get, post, t, all, query, mapLimit, ApiError } from "../api.js";
+import { get, post, t, all, query, mapLimit, canChange, ApiError } from "../api.js";
 import {
   h, clear, time, codePill, statusPill, pill, pretty, codeBlock, emptyState, showErrors, clearErrors,
   busy, toast, sleep, shortID,
@@ -32,7 +32,7 @@ export async function messagesPage(el, _params, q) {
         h("h1", {}, "Delivery log"),
         h("p", { class: "sub" }, "Every message sent to you, how your endpoints answered, and a way to send it again."))),
     filters,
-    endpoint ? h("div", { class: "card" },
+    endpoint && canChange() ? h("div", { class: "card" },
       h("h2", {}, "Recover failed deliveries"),
       h("p", { class: "muted small" }, "Send again every message whose delivery to ", h("span", { class: "mono" }, endpoint.url), " failed since a time."),
       recoverForm(endpoint.id)) : null,
@@ -202,7 +202,7 @@ export async function messagePage(el, id) {
         h("div", { class: "crumbs" }, h("a", { href: "#/messages" }, "Delivery log"), " / ", shortID(m.id)),
         h("h1", {}, h("code", {}, m.event_type)),
         h("p", { class: "sub" }, "Sent ", time(m.created_at), " · id ", h("span", { class: "mono" }, m.id))),
-      m.deliveries.length ? h("div", { class: "actions" }, resendAll) : null),
+      m.deliveries.length && canChange() ? h("div", { class: "actions" }, resendAll) : null),
     h("section", { class: "card" }, h("h2", {}, "Deliveries"), deliveriesBody),
     h("div", { class: "grid2" },
       h("section", { class: "card" },
@@ -233,7 +233,7 @@ function deliveriesTable(m, urls, resend) {
         h("td", { "data-label": "Attempts" }, String(d.attempts)),
         h("td", { "data-label": "Last answer" }, d.last_status_code ? codePill(d.last_status_code) : h("span", { class: "muted" }, "—")),
         h("td", { "data-label": "Next attempt" }, d.next_attempt_at && d.status === "pending" ? time(d.next_attempt_at) : h("span", { class: "muted" }, "—")),
-        h("td", {}, url ? btn : null));
+        h("td", {}, url && canChange() ? btn : null));
     }))));
 }
 

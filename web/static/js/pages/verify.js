@@ -1,6 +1,6 @@
 // How to verify: code that checks our signatures with the Standard
 // Webhooks libraries, with an endpoint's secret filled in on request.
-import { get, t, all } from "../api.js";
+import { get, t, all, canChange } from "../api.js";
 import { h, clear, codeBlock, toast, busy } from "../dom.js";
 
 const PLACEHOLDER = "whsec_YOUR_ENDPOINT_SECRET";
@@ -149,7 +149,8 @@ export async function verifyPage(el, _params, q) {
     h("section", { class: "card" },
       h("div", { class: "card-head" },
         h("h2", {}, "Code"),
-        endpoints.length ? h("div", { class: "actions" }, pick, fill) : h("a", { href: "#/endpoints/new" }, "Add an endpoint to fill in its secret")),
+        !canChange() ? null
+          : endpoints.length ? h("div", { class: "actions" }, pick, fill) : h("a", { href: "#/endpoints/new" }, "Add an endpoint to fill in its secret")),
       note,
       tabs,
       panel));

@@ -390,6 +390,9 @@ func (s *server) patchEndpoint(c echo.Context) error {
 	if err := applySecretHeaders(body, stored, &e); err != nil {
 		return err
 	}
+	if body.SendParked != nil && *body.SendParked && e.Disabled {
+		return fieldErr("send_parked", "the endpoint is disabled; enable it in the same request (\"disabled\": false) to send what it missed")
+	}
 	out, err := s.st.UpdateEndpoint(c.Request().Context(), e)
 	if err != nil {
 		return notFound(err, "endpoint %s", e.ID)
@@ -408,9 +411,6 @@ func (s *server) patchEndpoint(c echo.Context) error {
 		}
 	}
 	if body.SendParked != nil && *body.SendParked {
-		if out.Disabled {
-			return fieldErr("send_parked", "the endpoint is disabled; enable it in the same request (\"disabled\": false) to send what it missed")
-		}
 		if _, err := s.svc.SendParked(ctx, out.TenantID, out.ID); err != nil {
 			return err
 		}

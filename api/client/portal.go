@@ -75,3 +75,21 @@ func (c *Client) PortalSession(ctx context.Context) (*PortalSession, error) {
 func (c *Client) PortalLogout(ctx context.Context, csrfToken string) error {
 	return c.do(ctx, call{method: http.MethodPost, path: "/api/v1/portal/logout", header: http.Header{"X-Csrf-Token": {csrfToken}}})
 }
+
+// PortalSessionToken is a portal session for an embedded portal: the page
+// sends SessionToken as its bearer key.
+type PortalSessionToken struct {
+	SessionToken string    `json:"session_token"`
+	ExpiresAt    time.Time `json:"expires_at"`
+	TenantID     string    `json:"tenant_id"`
+	ReadOnly     bool      `json:"read_only"`
+}
+
+// CreatePortalSession spends a portal link's single-use token and starts
+// a session that travels as a bearer token (what the embedded portal
+// does). It needs no API key.
+func (c *Client) CreatePortalSession(ctx context.Context, token string) (*PortalSessionToken, error) {
+	var out PortalSessionToken
+	err := c.do(ctx, call{method: http.MethodPost, path: "/api/v1/portal/sessions", body: map[string]string{"token": token}, out: &out})
+	return ptr(out, err)
+}

@@ -155,7 +155,7 @@ func runChaos(ctx context.Context, o chaosOptions, logw io.Writer) (rep chaosRep
 	if err != nil {
 		return rep, fmt.Errorf("start postgres: %w", err)
 	}
-	defer pg.Stop()
+	defer func() { _ = pg.Stop() }()
 
 	bin := o.hookdBin
 	if bin == "" {
@@ -305,24 +305,23 @@ func waitUp(ctx context.Context, api *apiClient, timeout time.Duration) error {
 		if time.Now().After(deadline) {
 			return errors.New("timed out")
 		}
-		if err := sleepCtx(ctx, 50*time.Millisecond); err != nil {
-			return err
+		sleepCtx(ctx, 50*time.Millisecond)
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
 	}
 	return nil
 }
 
 // sleepCtx sleeps for d or until ctx is done.
-func sleepCtx(ctx context.Context, d time.Duration) error {
+func sleepCtx(ctx context.Context, d time.Duration) {
 	if d <= 0 {
-		return ctx.Err()
+		return
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
-		return ctx.Err()
 	case <-t.C:
-		return nil
 	}
 }

@@ -8,9 +8,9 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// limiters hold each rate-limited endpoint's token bucket. The limit is
-// per worker process: with several worker nodes an endpoint may receive up
-// to the limit from each.
+// limiters hold each rate-limited endpoint's token bucket in this process,
+// which spreads its attempts over each second; store.TakeRate holds the
+// limit across all worker processes.
 type limiters struct {
 	mu sync.Mutex
 	m  map[uuid.UUID]*rate.Limiter

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -157,6 +158,10 @@ func (s *Service) recordAttempts(ctx context.Context, reqs []recordReq) ([]struc
 	return make([]struct{}, n), nil
 }
 
+// rateWaitInWorker is the longest wait for an endpoint's rate turn that
+// an attempt spends in its worker slot rather than snoozed.
+const rateWaitInWorker = 250 * time.Millisecond
+
 // reservedHeaders cannot be set by an endpoint's custom headers.
 var reservedHeaders = map[string]bool{
 	"webhook-id": true, "webhook-timestamp": true, "webhook-signature": true,
@@ -189,8 +194,23 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) (
 		trigger = store.TriggerScheduled
 	}
 	if e.RateLimit != nil {
+		// The process's own limiter spreads attempts over the second; the
+		// count in Postgres holds the limit across every worker process.
 		if wait := s.limits.wait(e.ID, *e.RateLimit); wait > 0 {
 			return river.JobSnooze(wait) // over the endpoint's rate: not an attempt
+		}
+		wait, err := s.store.TakeRate(ctx, e.ID, *e.RateLimit)
+		if err == nil && wait > 0 && wait <= rateWaitInWorker {
+			// A turn this close is worth waiting for in the slot: a snooze
+			// costs a round through River's scheduler.
+			time.Sleep(wait)
+			wait, err = s.store.TakeRate(ctx, e.ID, *e.RateLimit)
+		}
+		if err != nil {
+			return err
+		}
+		if wait > 0 {
+			return river.JobSnooze(wait + time.Duration(rand.Int64N(int64(20*time.Millisecond))))
 		}
 	}
 

@@ -84,7 +84,7 @@ var checkSpecs = []CheckSpec{
 	{CheckStaleTimestamp, "Stale timestamp", "a valid signature over a timestamp 10 minutes old", "answers 4xx"},
 	{CheckFutureTimestamp, "Future timestamp", "a valid signature over a timestamp 10 minutes ahead", "answers 4xx"},
 	{CheckDuplicate, "Duplicate", "the valid request again, with the same webhook-id",
-		"answers 2xx, and does not act on it twice (that cannot be seen from here)"},
+		"answers 2xx, and does not act on it twice"},
 	{CheckRotatedKey, "Rotated key", "the event signed with the current key and a throwaway second key", "answers 2xx"},
 }
 

@@ -123,7 +123,7 @@ func judgeRefusal(name string, res Result, validPassed bool, timeout time.Durati
 		return store.CheckResult{Verdict: store.VerdictPass, Got: got}
 	case statusIn(res, 400, 499):
 		return store.CheckResult{Verdict: store.VerdictWarn, Got: got,
-			Fix: "Refusing this shows nothing while your server refuses the valid request too: fix the valid check first."}
+			Fix: "Refusing this shows nothing while your server does not accept the valid request either: fix the valid check first."}
 	case statusIn(res, 200, 299):
 		return store.CheckResult{Verdict: store.VerdictFail, Got: got, Fix: acceptedFixes[name]}
 	case statusIn(res, 500, 599):
@@ -152,7 +152,7 @@ func judgeAcceptance(name string, res Result, validPassed bool, timeout time.Dur
 		return store.CheckResult{Verdict: store.VerdictPass, Got: got}
 	case !validPassed:
 		return store.CheckResult{Verdict: store.VerdictWarn, Got: got,
-			Fix: "Your server refused the valid request too: fix the valid check first."}
+			Fix: "Your server did not accept the valid request either: fix the valid check first."}
 	case statusIn(res, 400, 499) && name == CheckDuplicate:
 		return store.CheckResult{Verdict: store.VerdictFail, Got: got, Fix: "Your server refused a webhook-id it had seen " +
 			"before. Answer 2xx to a repeat without acting on it again: retries and replays repeat webhook-ids, " +

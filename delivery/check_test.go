@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -245,4 +247,51 @@ func TestCheckGoesThroughTheGuard(t *testing.T) {
 	require.Contains(t, valid.Got, "not sent")
 	require.Contains(t, valid.Fix, "private address")
 	require.Empty(t, rc.requests(), "nothing reached the loopback receiver")
+}
+
+// TestCheckOfAV1aReceiver checks an ed25519 endpoint with a receiver that
+// verifies v1a signatures with crypto/ed25519 (any one of them) and the
+// timestamp within 5 minutes: every row passes, and the wrong and
+// throwaway keys are ed25519 keys too.
+func TestCheckOfAV1aReceiver(t *testing.T) {
+	t.Parallel()
+	f := setup(t, delivery.Config{})
+	ctx := context.Background()
+	whsk, pub := v1aKey(t)
+	var mu sync.Mutex
+	var sigs []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		got := received{header: r.Header, body: body}
+		mu.Lock()
+		sigs = append(sigs, strings.Fields(r.Header.Get("webhook-signature"))...)
+		mu.Unlock()
+		ts, err := strconv.ParseInt(r.Header.Get("webhook-timestamp"), 10, 64)
+		if err != nil || time.Since(time.Unix(ts, 0)).Abs() > 5*time.Minute {
+			http.Error(w, "stale", http.StatusBadRequest)
+			return
+		}
+		for _, sig := range strings.Fields(r.Header.Get("webhook-signature")) {
+			if verifyEd25519(got, sig, pub) {
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+		}
+		http.Error(w, "bad signature", http.StatusUnauthorized)
+	}))
+	t.Cleanup(srv.Close)
+	tn := storetest.Tenant(t, f.st, nil)
+	ep := storetest.Endpoint(t, f.st, tn.ID, &storetest.EndpointOpts{URL: srv.URL, SignatureScheme: "v1a", Secret: whsk})
+	c, err := f.svc.StartCheck(ctx, tn.ID, ep.ID, "")
+	require.NoError(t, err)
+	c = waitCheck(t, f.st, c)
+	for _, r := range c.Results {
+		require.Equal(t, store.VerdictPass, r.Verdict, "%s: %s %s", r.Name, r.Got, r.Fix)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, sigs, 8, "seven requests, the rotated one with two signatures")
+	for _, s := range sigs {
+		require.True(t, strings.HasPrefix(s, "v1a,"), s)
+	}
 }

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -58,6 +59,7 @@ type harnessOpts struct {
 	Cipher          *store.Cipher     // encrypts secrets and custom headers at rest, as serve does; nil: plaintext
 	// TracerProvider is given to the API and the delivery service; nil: none.
 	TracerProvider trace.TracerProvider
+	SendTimeout     time.Duration     // the delivery timeout; 0: 5s
 }
 
 func newHarness(t *testing.T, opts *harnessOpts) *harness {
@@ -78,7 +80,7 @@ func newHarness(t *testing.T, opts *harnessOpts) *harness {
 		RunWorkers:        true,
 		Schedule:          schedule,
 		FetchPollInterval: 20 * time.Millisecond,
-		Sender:            delivery.SenderConfig{Timeout: 5 * time.Second},
+		Sender:            delivery.SenderConfig{Timeout: cmp.Or(opts.SendTimeout, 5*time.Second)},
 		// The receivers are on loopback, which the private-address guard
 		// lets through only when told to, as in `hookd dev`.
 		AllowNetworks: delivery.LoopbackNetworks(),

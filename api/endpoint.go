@@ -265,7 +265,7 @@ const (
 
 func reserved(h string) bool {
 	switch strings.ToLower(h) {
-	case "webhook-id", "webhook-timestamp", "webhook-signature", "content-type", "user-agent", "host",
+	case "webhook-id", "webhook-timestamp", "webhook-signature", "webhook-check", "content-type", "user-agent", "host",
 		"content-length", "transfer-encoding", "connection":
 		return true
 	}

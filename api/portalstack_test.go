@@ -50,6 +50,8 @@ type portalStackOpts struct {
 	SessionTTL time.Duration     // api.Config.PortalSessionTTL
 	Schedule   delivery.Schedule // nil: no retries, a failed attempt fails the delivery
 	Branding   web.Config
+	// SendTimeout is the delivery timeout; 0: the harness's 5s.
+	SendTimeout time.Duration
 }
 
 func newPortalStack(t *testing.T, opts *portalStackOpts) *portalStack {
@@ -57,7 +59,8 @@ func newPortalStack(t *testing.T, opts *portalStackOpts) *portalStack {
 	if opts == nil {
 		opts = &portalStackOpts{}
 	}
-	hopts := &harnessOpts{Schedule: opts.Schedule, PublicURL: opts.PublicURL, SessionTTL: opts.SessionTTL}
+	hopts := &harnessOpts{Schedule: opts.Schedule, PublicURL: opts.PublicURL, SessionTTL: opts.SessionTTL,
+		SendTimeout: opts.SendTimeout}
 	if hopts.Schedule == nil {
 		hopts.Schedule = delivery.Schedule{} // no retries: a failed attempt fails the delivery
 	}

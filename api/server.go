@@ -166,6 +166,9 @@ func New(cfg Config) http.Handler {
 	t.POST("/sessions/revoke", s.revokePortalSessions, adminOnly)
 	t.GET("/endpoints/:endpoint/stats", s.endpointStats)
 	t.POST("/endpoints/:endpoint/test", s.sendTestEvent)
+	t.POST("/endpoints/:endpoint/check", s.startCheck)
+	t.GET("/endpoints/:endpoint/checks", s.listChecks)
+	t.GET("/endpoints/:endpoint/checks/:check", s.getCheck)
 
 	web := cfg.Web
 	if web == nil {

@@ -176,6 +176,7 @@ func New(pool *pgxpool.Pool, st *store.Store, cfg Config) (*Service, error) {
 		river.AddWorker(workers, &fanoutWorker{s: s})
 		river.AddWorker(workers, &deliverWorker{s: s})
 		river.AddWorker(workers, &replayWorker{s: s})
+		river.AddWorker(workers, &checkWorker{s: s})
 		rc.Workers = workers
 		rc.Queues = map[string]river.QueueConfig{
 			QueueFanout:  {MaxWorkers: 16},
@@ -184,6 +185,7 @@ func New(pool *pgxpool.Pool, st *store.Store, cfg Config) (*Service, error) {
 			// retries to failing endpoints cannot hold up first attempts.
 			QueueRetry:       {MaxWorkers: max(cfg.Workers/4, 1)},
 			QueueReplay:      {MaxWorkers: 2},
+			QueueCheck:       {MaxWorkers: 8},
 			QueueMaintenance: {MaxWorkers: 1},
 		}
 		river.AddWorker(workers, &retentionWorker{s: s}) // also where retention is off: another node may enqueue it

@@ -164,7 +164,7 @@ const rateWaitInWorker = 250 * time.Millisecond
 
 // reservedHeaders cannot be set by an endpoint's custom headers.
 var reservedHeaders = map[string]bool{
-	"webhook-id": true, "webhook-timestamp": true, "webhook-signature": true,
+	"webhook-id": true, "webhook-timestamp": true, "webhook-signature": true, "webhook-check": true,
 	"content-type": true, "user-agent": true, "host": true, "content-length": true,
 	"transfer-encoding": true, "connection": true,
 }

@@ -216,6 +216,12 @@ export class Hookd {
   getEndpointStats(tenant: string, endpoint: string, options?: RequestOptions): Call<'getEndpointStats'>;
   /** Send an event type's example payload to one endpoint. */
   sendTestEvent(tenant: string, endpoint: string, body: BodyOf<'sendTestEvent'>, options?: RequestOptions): Call<'sendTestEvent'>;
+  /** Start a receiver self-check of an endpoint; poll getEndpointCheck until it is no longer running. */
+  startEndpointCheck(tenant: string, endpoint: string, body?: BodyOf<'startEndpointCheck'>, options?: RequestOptions): Call<'startEndpointCheck'>;
+  /** List an endpoint's self-checks, newest first. */
+  listEndpointChecks(tenant: string, endpoint: string, query?: QueryOf<'listEndpointChecks'>, options?: RequestOptions): List<'listEndpointChecks'>;
+  /** Read a self-check and its report. */
+  getEndpointCheck(tenant: string, endpoint: string, check: string, options?: RequestOptions): Call<'getEndpointCheck'>;
 
   // Messages
 

@@ -336,6 +336,25 @@ export class Hookd {
     return this.request('POST', `${endpointPath(tenant, endpoint)}/test`, { ...options, body });
   }
 
+  /**
+   * Start a receiver self-check of an endpoint: the answer is the check,
+   * running; poll getEndpointCheck until its status is no longer `running`.
+   * @param {string} tenant @param {string} endpoint @param {object} [body] @param {RequestOptions} [options]
+   */
+  startEndpointCheck(tenant, endpoint, body, options) {
+    return this.request('POST', `${endpointPath(tenant, endpoint)}/check`, { ...options, body: body ?? {} });
+  }
+
+  /** List an endpoint's self-checks, newest first. @param {string} tenant @param {string} endpoint @param {Record<string, unknown>} [query] @param {RequestOptions} [options] */
+  listEndpointChecks(tenant, endpoint, query, options) {
+    return this.#list(`${endpointPath(tenant, endpoint)}/checks`, query, options);
+  }
+
+  /** Read a self-check and its report. @param {string} tenant @param {string} endpoint @param {string} check @param {RequestOptions} [options] */
+  getEndpointCheck(tenant, endpoint, check, options) {
+    return this.request('GET', `${endpointPath(tenant, endpoint)}/checks/${seg(check)}`, options);
+  }
+
   // --- Messages ---
 
   /**

@@ -650,6 +650,87 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tenants/{tenant}/endpoints/{endpoint}/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The tenant's id. */
+                tenant: components["parameters"]["Tenant"];
+                /** @description The endpoint's id. */
+                endpoint: components["parameters"]["Endpoint"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a receiver self-check of an endpoint
+         * @description Sends seven requests to the endpoint, one after the other, each with the header `webhook-check: <name>`, and judges eight rows: `valid` (a correctly signed example event: answer 2xx), `fast` (the same request: within 2 s; a warning above, a failure at the delivery timeout), `bad_signature` (signed with a wrong key: 4xx), `tampered_body` (a byte changed after signing: 4xx), `stale_timestamp` and `future_timestamp` (a valid signature over a timestamp 10 minutes old, or ahead: 4xx), `duplicate` (the valid request again with the same webhook-id: 2xx, and it should not act twice, which cannot be seen from outside) and `rotated_key` (signed with the current and a throwaway second key: 2xx). Every row that does not pass says what to change.
+         *
+         *     The requests go through the same private-address guard and timeout as deliveries, but are not deliveries: they are not in the attempt log, never count toward the endpoint's health or auto-disable, and what the endpoint answers (410, `webhook-delivery: disable`) changes nothing. A disabled endpoint can be checked.
+         *
+         *     The check runs on a worker: the answer (202) is the check, `running`, with a Location to poll (GET it until `status` is no longer `running`; rows turn from `pending` as they are judged). One check per endpoint per minute, and one at a time: a 429 says when to try again (Retry-After). Tenant keys and portal sessions may do it.
+         */
+        post: operations["startEndpointCheck"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants/{tenant}/endpoints/{endpoint}/checks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The tenant's id. */
+                tenant: components["parameters"]["Tenant"];
+                /** @description The endpoint's id. */
+                endpoint: components["parameters"]["Endpoint"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List an endpoint's self-checks
+         * @description Newest first, with their rows. The latest 20 checks of an endpoint are kept.
+         */
+        get: operations["listEndpointChecks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants/{tenant}/endpoints/{endpoint}/checks/{check}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The tenant's id. */
+                tenant: components["parameters"]["Tenant"];
+                /** @description The endpoint's id. */
+                endpoint: components["parameters"]["Endpoint"];
+                /** @description The check's id. */
+                check: components["parameters"]["Check"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Read a self-check and its report
+         * @description All eight rows, `pending` until judged; poll while `status` is `running`.
+         */
+        get: operations["getEndpointCheck"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/endpoints/failing": {
         parameters: {
             query?: never;
@@ -945,10 +1026,12 @@ export interface components {
             event_types: string[];
             /** @description Channels this endpoint wants; empty means all. A message is sent when it shares at least one channel. */
             channels: string[];
-            /** @description Custom headers sent with every delivery, name to value. They cannot override hookd's own headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`, `content-type`, `user-agent`) nor hop-by-hop ones. */
+            /** @description Custom headers sent with every delivery, name to value. They cannot override hookd's own headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`, `webhook-check`, `content-type`, `user-agent`) nor hop-by-hop ones. Stored encrypted. The values of credential headers are never shown: `Authorization`, `Cookie`, `Proxy-Authorization`, `X-Api-Key`, any name ending in `-token`, `-key` or `-secret` (without regard to case), and the names in `secret_headers`. Their values read `[redacted]`, here and in the attempt log; the receiver gets the real value. */
             headers: {
                 [key: string]: string;
             };
+            /** @description Header names, beyond the built-in credential names, whose values are shown as `[redacted]` in API answers and the attempt log. Compared without regard to case. */
+            secret_headers: string[];
             /** @description Most deliveries per second to this endpoint, per worker process (attempts over it wait their turn and do not count as attempts); null for no limit. */
             rate_limit: number | null;
             /** @description A disabled endpoint gets no deliveries. */
@@ -987,10 +1070,12 @@ export interface components {
             event_types?: string[];
             /** @description Channels this endpoint wants; empty means all. A message is sent when it shares at least one channel. */
             channels?: string[];
-            /** @description Custom headers sent with every delivery, name to value. They cannot override hookd's own headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`, `content-type`, `user-agent`) nor hop-by-hop ones. */
+            /** @description Custom headers sent with every delivery, name to value. They cannot override hookd's own headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`, `webhook-check`, `content-type`, `user-agent`) nor hop-by-hop ones. Stored encrypted. A header sent with the value `[redacted]` keeps the value it has, so the headers of a GET (where secret values read `[redacted]`) can be sent back unchanged; `[redacted]` for a header that has no value yet is a 422. The value `[redacted]` itself cannot be stored. The values of credential headers are never shown: `Authorization`, `Cookie`, `Proxy-Authorization`, `X-Api-Key`, any name ending in `-token`, `-key` or `-secret` (without regard to case), and the names in `secret_headers`. They read `[redacted]` in API answers and the attempt log. */
             headers?: {
                 [key: string]: string;
             };
+            /** @description Header names, beyond the built-in credential names (`Authorization`, `Cookie`, `Proxy-Authorization`, `X-Api-Key`, names ending in `-token`, `-key` or `-secret`), whose values are never shown: they read `[redacted]` in API answers and the attempt log. Compared without regard to case; duplicates are dropped. A name need not be among `headers`. PATCH replaces the list; leaving it out keeps it. */
+            secret_headers?: string[];
             /** @description Most deliveries per second to this endpoint, per worker process (attempts over it wait their turn and do not count as attempts); null for no limit. */
             rate_limit?: number | null;
             /** @default false */
@@ -1024,10 +1109,12 @@ export interface components {
             event_types?: string[];
             /** @description Channels this endpoint wants; empty means all. A message is sent when it shares at least one channel. */
             channels?: string[];
-            /** @description Custom headers sent with every delivery, name to value. They cannot override hookd's own headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`, `content-type`, `user-agent`) nor hop-by-hop ones. */
+            /** @description Custom headers sent with every delivery, name to value. They cannot override hookd's own headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`, `webhook-check`, `content-type`, `user-agent`) nor hop-by-hop ones. Stored encrypted. A header sent with the value `[redacted]` keeps the value it has, so the headers of a GET (where secret values read `[redacted]`) can be sent back unchanged; `[redacted]` for a header that has no value yet is a 422. The value `[redacted]` itself cannot be stored. The values of credential headers are never shown: `Authorization`, `Cookie`, `Proxy-Authorization`, `X-Api-Key`, any name ending in `-token`, `-key` or `-secret` (without regard to case), and the names in `secret_headers`. They read `[redacted]` in API answers and the attempt log. */
             headers?: {
                 [key: string]: string;
             };
+            /** @description Header names, beyond the built-in credential names (`Authorization`, `Cookie`, `Proxy-Authorization`, `X-Api-Key`, names ending in `-token`, `-key` or `-secret`), whose values are never shown: they read `[redacted]` in API answers and the attempt log. Compared without regard to case; duplicates are dropped. A name need not be among `headers`. PATCH replaces the list; leaving it out keeps it. */
+            secret_headers?: string[];
             /** @description Most deliveries per second to this endpoint, per worker process (attempts over it wait their turn and do not count as attempts); null for no limit. */
             rate_limit?: number | null;
             /** @description true stops deliveries (the reason defaults to "disabled by the API"); false resumes them and clears the reason. */
@@ -1248,7 +1335,7 @@ export interface components {
             url: string;
             /** @description The IP:port actually connected to; empty when no connection was made. */
             remote_addr: string;
-            /** @description The headers sent, with secrets redacted. */
+            /** @description The headers sent. `webhook-signature` and the values of credential headers (see the endpoint's `headers`) read `[redacted]`. */
             request_headers: {
                 [key: string]: string[];
             };
@@ -1535,6 +1622,125 @@ export interface components {
              */
             at: string;
         };
+        /** @description What the check sends. Optional: without a body (or without event_type), the valid request carries the example of the first event type (by name) that the endpoint wants and that has one, or else a small body of hookd's own. */
+        EndpointCheckStart: {
+            event_type?: components["schemas"]["EventTypeName"];
+        };
+        /** @description One request of a check and how the endpoint answered it, in the shape of an attempt. Check requests are not deliveries: they are not in the attempt log and never count toward the endpoint's health. */
+        EndpointCheckAttempt: {
+            /**
+             * @description Always `check`.
+             * @enum {string}
+             */
+            trigger: "check";
+            /** @description The URL it was sent to (the endpoint's URL when the check started). */
+            url: string;
+            /** @description The headers sent, `webhook-check` naming the check. `webhook-signature` and the values of credential headers read `[redacted]`. */
+            request_headers: {
+                [key: string]: string[];
+            };
+            /** @description The HTTP status the endpoint answered; null when there was no answer. */
+            status_code: number | null;
+            /** @description HTTP headers, each name mapped to its values. */
+            response_headers: {
+                [key: string]: string[];
+            };
+            /** @description The start of the response body (up to the configured cap, 8 KiB by default). */
+            response_body: string;
+            /** @description true when the body was longer than response_body. */
+            response_body_truncated: boolean;
+            /** @description The error class, as for attempts (`timeout`, `connect`, `dns`, `tls`, `blocked`, `redirect`, `status`, `gone`); null on a 2xx answer. */
+            error: string | null;
+            /** @description The error in words; empty on a 2xx answer. */
+            error_detail: string;
+            /** @description How long the request took. */
+            duration_ms: number;
+            timings: components["schemas"]["AttemptTimings"];
+            /** @description The IP:port actually connected to; empty when no connection was made. */
+            remote_addr: string;
+            /**
+             * Format: date-time
+             * @description When the request was sent.
+             */
+            started_at: string;
+        };
+        /** @description One row of a check's report. */
+        EndpointCheckResult: {
+            /**
+             * @description Which check; the request carried it as `webhook-check: <name>` (`fast` judges the `valid` request).
+             * @enum {string}
+             */
+            name: "valid" | "fast" | "bad_signature" | "tampered_body" | "stale_timestamp" | "future_timestamp" | "duplicate" | "rotated_key";
+            /** @description The check's name for people, e.g. "Bad signature". */
+            title: string;
+            /** @description What was sent, in words. */
+            sent: string;
+            /** @description What a correct receiver does, e.g. "answers 4xx". */
+            expects: string;
+            /**
+             * @description `pending` until the request has been answered.
+             * @enum {string}
+             */
+            verdict: "pass" | "warn" | "fail" | "pending";
+            /** @description What came back, in words; empty while pending. */
+            got: string;
+            /** @description What to change on the receiver; empty on a pass. */
+            fix: string;
+            /** @description The request and its answer; null while pending. */
+            attempt: components["schemas"]["EndpointCheckAttempt"] | null;
+        };
+        /** @description A receiver self-check: seven labelled requests to the endpoint and a report of eight rows, in the order of `results`. */
+        EndpointCheck: {
+            /**
+             * Format: uuid
+             * @description The check's id.
+             */
+            id: string;
+            /**
+             * Format: uuid
+             * @description The endpoint checked.
+             */
+            endpoint_id: string;
+            /** @description The endpoint's URL when the check started. */
+            url: string;
+            /**
+             * @description `aborted` when hookd could not finish the check (`error` says why).
+             * @enum {string}
+             */
+            status: "running" | "finished" | "aborted";
+            /**
+             * @description The worst verdict of the rows once finished; null before, and when aborted.
+             * @enum {string|null}
+             */
+            verdict: "pass" | "warn" | "fail" | null;
+            /** @description Why the check was aborted; empty otherwise. */
+            error: string;
+            /** @description Whose example the requests carry; null for hookd's own body. */
+            event_type: string | null;
+            /** @description The body of the valid request. */
+            payload: string;
+            /** @description The webhook-id of the valid request and of its duplicate. */
+            webhook_id: string;
+            /**
+             * Format: date-time
+             * @description When the check was started.
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When it ended; null while running.
+             */
+            finished_at: string | null;
+            /** @description The rows, always all eight, in this order: valid, fast, bad_signature, tampered_body, stale_timestamp, future_timestamp, duplicate, rotated_key. */
+            results: components["schemas"]["EndpointCheckResult"][];
+        };
+        /** @description A page of checks, newest first. */
+        EndpointCheckList: {
+            /** @description checks */
+            data: components["schemas"]["EndpointCheck"][];
+            /** @description Pass as `cursor` to get the next page; null on the last page. */
+            next_cursor: string | null;
+        };
     };
     responses: {
         /** @description The request is malformed: bad JSON, a bad query or path parameter. */
@@ -1618,6 +1824,17 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description Too soon: wait the seconds that Retry-After says, then send the request again. */
+        TooManyRequests: {
+            headers: {
+                /** @description Seconds to wait before trying again. */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
     };
     parameters: {
         /** @description The tenant's id. */
@@ -1642,6 +1859,8 @@ export interface components {
         Until: string;
         /** @description Same as the body's `idempotency_key`. When both are given they must be equal (422 otherwise). */
         IdempotencyKey: string;
+        /** @description The check's id. */
+        Check: string;
     };
     requestBodies: never;
     headers: never;
@@ -2952,6 +3171,114 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["UnprocessableEntity"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    startEndpointCheck: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The tenant's id. */
+                tenant: components["parameters"]["Tenant"];
+                /** @description The endpoint's id. */
+                endpoint: components["parameters"]["Endpoint"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["EndpointCheckStart"];
+            };
+        };
+        responses: {
+            /** @description Started: the check, running. */
+            202: {
+                headers: {
+                    /** @description The check, to poll. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointCheck"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listEndpointChecks: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                /** @description The tenant's id. */
+                tenant: components["parameters"]["Tenant"];
+                /** @description The endpoint's id. */
+                endpoint: components["parameters"]["Endpoint"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of checks. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointCheckList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getEndpointCheck: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The tenant's id. */
+                tenant: components["parameters"]["Tenant"];
+                /** @description The endpoint's id. */
+                endpoint: components["parameters"]["Endpoint"];
+                /** @description The check's id. */
+                check: components["parameters"]["Check"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The check. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointCheck"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             422: components["responses"]["UnprocessableEntity"];
             default: components["responses"]["UnexpectedError"];
         };

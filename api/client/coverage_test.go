@@ -50,6 +50,9 @@ var methods = map[string][]string{
 	"listEndpointAttempts": {"ListEndpointAttempts", "AllEndpointAttempts"},
 	"getEndpointStats":     {"GetEndpointStats"},
 	"sendTestEvent":        {"SendTestEvent"},
+	"startEndpointCheck":   {"StartEndpointCheck"},
+	"listEndpointChecks":   {"ListEndpointChecks", "AllEndpointChecks"},
+	"getEndpointCheck":     {"GetEndpointCheck"},
 
 	"publishMessage":      {"Publish"},
 	"listMessages":        {"ListMessages", "AllMessages"},
@@ -88,7 +91,7 @@ func operationIDs(t *testing.T) []string {
 func TestEveryOperationHasAMethod(t *testing.T) {
 	t.Parallel()
 	ids := operationIDs(t)
-	require.Len(t, ids, 43, "the document's operations (update this test's count and table together)")
+	require.Len(t, ids, 46, "the document's operations (update this test's count and table together)")
 	typ := reflect.TypeFor[*client.Client]()
 	for _, id := range ids {
 		names, ok := methods[id]

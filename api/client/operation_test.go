@@ -168,6 +168,29 @@ func TestEveryOperationAgainstHookd(t *testing.T) {
 	require.JSONEq(t, `{"id":"inv_example"}`, string(r.body), "a test event carries the example")
 	verify(t, rotated.Secret, r)
 
+	// A receiver self-check: this receiver accepts everything, so the
+	// signature and timestamp rows fail.
+	check, err := c.StartEndpointCheck(ctx, "acme", ep.ID, &client.StartCheckParams{EventType: "invoice.paid"})
+	require.NoError(t, err)
+	require.Equal(t, "running", check.Status)
+	require.Len(t, check.Results, 8)
+	eventually(t, func() bool {
+		check, err = c.GetEndpointCheck(ctx, "acme", ep.ID, check.ID)
+		require.NoError(t, err)
+		return check.Status != "running"
+	}, "check %s never finished", check.ID)
+	require.Equal(t, "fail", *check.Verdict)
+	require.Equal(t, "bad_signature", check.Results[2].Name)
+	require.Equal(t, "fail", check.Results[2].Verdict)
+	require.NotEmpty(t, check.Results[2].Fix)
+	require.Equal(t, "check", check.Results[2].Attempt.Trigger)
+	checks, err := c.ListEndpointChecks(ctx, "acme", ep.ID, nil)
+	require.NoError(t, err)
+	require.Len(t, checks.Data, 1)
+	require.Len(t, collect(t, c.AllEndpointChecks(ctx, "acme", ep.ID, nil), func(c client.EndpointCheck) uuid.UUID { return c.ID }), 1)
+	_, err = c.StartEndpointCheck(ctx, "acme", ep.ID, nil)
+	requireStatus(t, http.StatusTooManyRequests, err)
+
 	// A failing endpoint, its failed delivery, recover and replays.
 	bad, err := c.CreateEndpoint(ctx, "globex", client.EndpointParams{URL: rc.url + "/fail"})
 	require.NoError(t, err)

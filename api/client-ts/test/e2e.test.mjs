@@ -215,6 +215,23 @@ test('every other operation answers as documented', async () => {
   assert.deepEqual(updated.example, { n: 1 });
   const sent = await admin.sendTestEvent('ops', ep.id, { event_type: 'ops.changed' });
   assert.deepEqual((await admin.getMessage('ops', sent.message_id)).payload, { n: 1 });
+
+  // A receiver self-check; this receiver accepts everything, so the forged rows fail.
+  const started = await admin.startEndpointCheck('ops', ep.id);
+  assert.equal(started.status, 'running');
+  assert.equal(started.results.length, 8);
+  const check = await until('the check finished', async () => {
+    const c = await admin.getEndpointCheck('ops', ep.id, started.id);
+    return c.status === 'running' ? null : c;
+  });
+  assert.equal(check.verdict, 'fail');
+  assert.deepEqual(check.results.filter((r) => r.verdict === 'fail').map((r) => r.name),
+    ['bad_signature', 'tampered_body', 'stale_timestamp', 'future_timestamp']);
+  const checks = [];
+  for await (const c of admin.listEndpointChecks('ops', ep.id)) checks.push(c.id);
+  assert.deepEqual(checks, [started.id]);
+  const tooSoon = await expectProblem(() => admin.startEndpointCheck('ops', ep.id, { event_type: 'ops.changed' }), 429);
+  assert.ok(Number(tooSoon.headers.get('retry-after')) > 0);
   assert.equal((await admin.archiveEventType('ops.changed')).archived, true);
   const names = [];
   for await (const et of admin.listEventTypes({ include_archived: true })) names.push(et.name);

@@ -37,6 +37,12 @@ export async function usage(): Promise<void> {
   // @ts-expect-error rate_limit is a number
   await hookd.createEndpoint('acme', { url: 'http://127.0.0.1:9000/', rate_limit: 'fast' });
 
+  const check = await hookd.startEndpointCheck('acme', ep.id);
+  expectType<'running' | 'finished' | 'aborted'>(check.status);
+  expectType<Array<'pass' | 'warn' | 'fail' | 'pending'>>(check.results.map((r) => r.verdict));
+  // @ts-expect-error the check's id is required
+  await hookd.getEndpointCheck('acme', ep.id);
+
   const msg = await hookd.publishMessage('acme', { event_type: 'invoice.paid', payload: { id: 'inv_1', amount: 42 } });
   expectType<string>(msg.id);
   expectType<string | null>(msg.idempotency_key);

@@ -1,11 +1,13 @@
-// Endpoint detail: health, signing secret, test events, recent attempts,
-// and the actions (edit, disable/enable, delete).
+// Endpoint detail: health, signing secret, test events, the receiver
+// self-check, recent attempts, and the actions (edit, disable/enable,
+// delete).
 import { get, post, patch, del, t, all, canChange, ApiError } from "../api.js";
 import {
   h, clear, time, codePill, codeText, copyButton, confirmDialog, showErrors, clearErrors, busy, toast, sleep,
 } from "../dom.js";
 import { filtersText } from "./endpoints.js";
 import { recoverForm } from "./messages.js";
+import { checkCard } from "./check.js";
 
 export async function endpointPage(el, id) {
   const path = t(`/endpoints/${encodeURIComponent(id)}`);
@@ -62,6 +64,7 @@ export async function endpointPage(el, id) {
     canChange() ? h("div", { class: "grid2 spaced" },
       secretCard(e, path),
       testCard(e, path, types, refresh)) : null,
+    canChange() ? checkCard(e, path) : null,
     attempts.el,
     canChange() ? h("div", { class: "card" },
       h("h2", {}, "Recover failed deliveries"),

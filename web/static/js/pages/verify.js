@@ -99,7 +99,7 @@ func main() {
 export async function verifyPage(el, _params, q) {
   const endpoints = (await all(t("/endpoints"))).filter((e) => e.signature_scheme !== "v1a");
   let secret = PLACEHOLDER;
-  let lang = "node";
+  let lang = Object.hasOwn(snippets, q.get("lang") || "") ? q.get("lang") : "node";
 
   const pick = h("select", { id: "verify-endpoint", "aria-label": "Endpoint" },
     endpoints.map((e) => h("option", { value: e.id }, e.url)));

@@ -49,6 +49,12 @@ type Config struct {
 	PortalSessionTTL time.Duration
 	// Branding is the portal's look, reported by GET /api/v1/portal/session.
 	Branding Branding
+	// MaxEndpointsPerTenant bounds how many endpoints one tenant may have
+	// (100); it is counted in the database when one is created.
+	MaxEndpointsPerTenant int
+	// TestSendsPerMinute bounds how many test events one endpoint may be
+	// sent a minute (10), counted in each process.
+	TestSendsPerMinute int
 }
 
 // server holds the handlers' dependencies.
@@ -63,11 +69,14 @@ type server struct {
 	echo    *echo.Echo
 	// adminHash is HashKey(cfg.AdminKey), nil without a bootstrap key.
 	adminHash []byte
+	testSends *sendLimiter
 }
 
 // New returns the HTTP handler of the whole API (and the web pages).
 func New(cfg Config) http.Handler {
 	cfg.MaxPayloadBytes = cmp.Or(cfg.MaxPayloadBytes, 1<<20)
+	cfg.MaxEndpointsPerTenant = cmp.Or(cfg.MaxEndpointsPerTenant, defaultMaxEndpoints)
+	cfg.TestSendsPerMinute = cmp.Or(cfg.TestSendsPerMinute, defaultTestSends)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -76,6 +85,7 @@ func New(cfg Config) http.Handler {
 	}
 	s := &server{cfg: cfg, st: cfg.Store, svc: cfg.Delivery, log: cfg.Logger, keys: newKeyCache(10 * time.Second)}
 	s.metrics = newMetrics(cfg.Registry)
+	s.testSends = newSendLimiter(cfg.TestSendsPerMinute)
 	if cfg.AdminKey != "" {
 		s.adminHash = HashKey(cfg.AdminKey)
 	}
@@ -86,6 +96,7 @@ func New(cfg Config) http.Handler {
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.Recover())
 	e.Use(s.metrics.middleware)
+	e.Use(noSniff)
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
@@ -94,7 +105,7 @@ func New(cfg Config) http.Handler {
 		return c.Blob(http.StatusOK, "application/json", openAPIDoc)
 	})
 
-	v1 := e.Group("/api/v1", limitBody, s.authenticate)
+	v1 := e.Group("/api/v1", s.limitBody, s.authenticate, s.checkInput)
 	v1.PUT("/tenants/:tenant", s.putTenant, adminOnly)
 	v1.GET("/tenants", s.listTenants, adminOnly)
 	v1.GET("/tenants/:tenant", s.getTenant, adminOnly)
@@ -155,16 +166,35 @@ func New(cfg Config) http.Handler {
 }
 
 // maxBodyBytes bounds the body of every API request but publish, which has
-// its own limit (MaxPayloadBytes).
+// its own limit (MaxPayloadBytes, plus room for the rest of the body).
 const maxBodyBytes = 256 << 10
 
 // limitBody caps request bodies so that no route reads without bound.
-func limitBody(next echo.HandlerFunc) echo.HandlerFunc {
+func (s *server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
-		publish := req.Method == http.MethodPost && c.Path() == "/api/v1/tenants/:tenant/messages"
-		if req.Body != nil && !publish {
-			req.Body = http.MaxBytesReader(c.Response(), req.Body, maxBodyBytes)
+		if req.Body != nil {
+			limit := int64(maxBodyBytes)
+			if isPublish(c) {
+				limit = s.cfg.MaxPayloadBytes + 64<<10
+			}
+			req.Body = http.MaxBytesReader(c.Response(), req.Body, limit)
+		}
+		return next(c)
+	}
+}
+
+func isPublish(c echo.Context) bool {
+	return c.Request().Method == http.MethodPost && c.Path() == "/api/v1/tenants/:tenant/messages"
+}
+
+// noSniff tells browsers to take the API's content types as they are
+// (JSON and problem+json are never to be sniffed into HTML). The web
+// pages set their own headers.
+func noSniff(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if c.Path() != "/*" {
+			c.Response().Header().Set("X-Content-Type-Options", "nosniff")
 		}
 		return next(c)
 	}

@@ -53,6 +53,8 @@ type harnessOpts struct {
 	Web             *web.Config       // serve the web pages with this branding; nil: none
 	PublicURL       string            // api.Config.PublicURL
 	SessionTTL      time.Duration     // api.Config.PortalSessionTTL
+	MaxEndpoints    int               // api.Config.MaxEndpointsPerTenant
+	TestSends       int               // api.Config.TestSendsPerMinute
 }
 
 func newHarness(t *testing.T, opts *harnessOpts) *harness {
@@ -79,7 +81,8 @@ func newHarness(t *testing.T, opts *harnessOpts) *harness {
 	ctx, cancel := context.WithCancel(context.Background())
 	require.NoError(t, svc.Start(ctx))
 	cfg := api.Config{Store: st, Delivery: svc, AdminKey: adminKey, MaxPayloadBytes: opts.MaxPayloadBytes, Version: "test",
-		PublicURL: opts.PublicURL, PortalSessionTTL: opts.SessionTTL}
+		PublicURL: opts.PublicURL, PortalSessionTTL: opts.SessionTTL, MaxEndpointsPerTenant: opts.MaxEndpoints,
+		TestSendsPerMinute: opts.TestSends}
 	if opts.Web != nil {
 		cfg.Web = web.Handler(*opts.Web)
 		cfg.Branding = api.Branding{ProductName: opts.Web.ProductName, LogoURL: opts.Web.LogoURL, AccentColor: opts.Web.AccentColor}

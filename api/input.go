@@ -56,7 +56,7 @@ func (s *server) checkInput(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		names := c.ParamNames()
 		for i, v := range c.ParamValues() {
-			if !isText(v) {
+			if !isText(v) || !couldExist(c, names[i], v) {
 				return problem(http.StatusNotFound, paramNoun(names[i])+" "+quoteShort(v)+" not found")
 			}
 		}
@@ -160,6 +160,20 @@ func quoteShort(s string) string {
 		return strconv.Quote(s[:100]) + "..."
 	}
 	return strconv.Quote(s)
+}
+
+// couldExist tells whether a path parameter could name something: a
+// tenant id or an event type name that no tenant or event type can have is
+// not found, on every route but the one that creates a tenant (which
+// says what is wrong with the id).
+func couldExist(c echo.Context, name, v string) bool {
+	switch name {
+	case "tenant":
+		return isTenantID(v) || (c.Request().Method == http.MethodPut && c.Path() == "/api/v1/tenants/:tenant")
+	case "name":
+		return isEventTypeName(v)
+	}
+	return true
 }
 
 // paramNoun is what a path parameter names, for a 404's sentence.

@@ -91,7 +91,14 @@ func (s *Store) CreateEndpoint(ctx context.Context, e Endpoint, secret string) (
 // returns ErrNotFound when the tenant does not exist.
 func (s *Store) CreateEndpointWithin(ctx context.Context, e Endpoint, secret string, limit int) (Endpoint, error) {
 	var out Endpoint
-	err := s.InTx(ctx, func(tx pgx.Tx) error {
+	// On a pool this is a transaction; in one (WithTx), a savepoint.
+	db, ok := s.db.(interface {
+		Begin(context.Context) (pgx.Tx, error)
+	})
+	if !ok {
+		return Endpoint{}, fmt.Errorf("create endpoint of %s: the store cannot begin a transaction", e.TenantID)
+	}
+	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
 		var n int
 		if err := tx.QueryRow(ctx, `SELECT 1 FROM tenants WHERE id = $1 FOR NO KEY UPDATE`, e.TenantID).Scan(&n); err != nil {
 			return mapErr(err)

@@ -183,6 +183,8 @@ func badRequests(method, path string, params openapi3.Parameters, op *openapi3.O
 	if !hasBody {
 		return out
 	}
+	// A field the operation does not have.
+	add(badRequest{body: []byte(`{"no_such_field": 1}`), refuse: true, what: "unknown body field"})
 	sch := op.RequestBody.Value.Content.Get("application/json").Schema.Value
 	exact := exactMembers[method+" "+path]
 	for name, prop := range sch.Properties {

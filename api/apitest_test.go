@@ -59,7 +59,9 @@ type harnessOpts struct {
 	Cipher          *store.Cipher     // encrypts secrets and custom headers at rest, as serve does; nil: plaintext
 	// TracerProvider is given to the API and the delivery service; nil: none.
 	TracerProvider trace.TracerProvider
-	SendTimeout     time.Duration     // the delivery timeout; 0: 5s
+	SendTimeout    time.Duration // the delivery timeout; 0: 5s
+	MaxEndpoints   int           // api.Config.MaxEndpointsPerTenant
+	TestSends      int           // api.Config.TestSendsPerMinute
 }
 
 func newHarness(t *testing.T, opts *harnessOpts) *harness {
@@ -89,7 +91,8 @@ func newHarness(t *testing.T, opts *harnessOpts) *harness {
 	ctx, cancel := context.WithCancel(context.Background())
 	require.NoError(t, svc.Start(ctx))
 	cfg := api.Config{Store: st, Delivery: svc, AdminKey: adminKey, MaxPayloadBytes: opts.MaxPayloadBytes, Version: "test",
-		PublicURL: opts.PublicURL, PortalSessionTTL: opts.SessionTTL, Registry: reg, TracerProvider: opts.TracerProvider}
+		PublicURL: opts.PublicURL, PortalSessionTTL: opts.SessionTTL, Registry: reg, TracerProvider: opts.TracerProvider,
+		MaxEndpointsPerTenant: opts.MaxEndpoints, TestSendsPerMinute: opts.TestSends}
 	if opts.Web != nil {
 		cfg.Web = web.Handler(*opts.Web)
 		cfg.Branding = api.Branding{ProductName: opts.Web.ProductName, LogoURL: opts.Web.LogoURL, AccentColor: opts.Web.AccentColor}

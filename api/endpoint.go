@@ -160,33 +160,34 @@ func (s *server) applyEndpoint(b endpointBody, e *store.Endpoint) error {
 	var errs []FieldError
 	bad := func(field, msg string) { errs = append(errs, FieldError{Field: field, Message: msg}) }
 	if b.URL != nil {
-		if err := delivery.ValidateURL(*b.URL, s.cfg.HTTPSOnly); err != nil {
+		if len(*b.URL) > maxURLLen {
+			bad("url", fmt.Sprintf("must be at most %d bytes", maxURLLen))
+		} else if err := delivery.ValidateURL(*b.URL, s.cfg.HTTPSOnly); err != nil {
 			bad("url", strings.TrimPrefix(err.Error(), "invalid endpoint url: "))
 		}
 		e.URL = *b.URL
 	}
 	if b.Description != nil {
-		if len(*b.Description) > 2000 {
-			bad("description", "must be at most 2000 characters")
+		if len(*b.Description) > maxDescription {
+			bad("description", fmt.Sprintf("must be at most %d bytes", maxDescription))
 		}
 		e.Description = *b.Description
 	}
 	if b.EventTypes != nil {
-		for _, f := range *b.EventTypes {
-			if !eventFilterPattern.MatchString(f) {
-				bad("event_types", "'"+f+"' is not an event type name or a prefix like invoice.*")
+		if len(*b.EventTypes) > maxFilters {
+			bad("event_types", fmt.Sprintf("at most %d filters", maxFilters))
+		} else {
+			for _, f := range *b.EventTypes {
+				if len(f) > maxFilterLen || !eventFilterPattern.MatchString(f) {
+					bad("event_types", quoteShort(f)+" is not an event type name or a prefix like invoice.*")
+				}
 			}
-		}
-		if len(*b.EventTypes) > 100 {
-			bad("event_types", "at most 100 filters")
 		}
 		e.EventTypes = *b.EventTypes
 	}
 	if b.Channels != nil {
-		for _, c := range *b.Channels {
-			if !channelPattern.MatchString(c) {
-				bad("channels", "'"+c+"' must be 1 to 128 characters of letters, digits and . _ : -")
-			}
+		if msg := checkChannels(*b.Channels); msg != "" {
+			bad("channels", msg)
 		}
 		e.Channels = *b.Channels
 	}
@@ -212,8 +213,8 @@ func (s *server) applyEndpoint(b endpointBody, e *store.Endpoint) error {
 	if b.RateLimit != nil { // present: null clears it
 		if isNull(b.RateLimit) {
 			e.RateLimit = nil
-		} else if n, err := strconv.Atoi(string(b.RateLimit)); err != nil || n < 1 {
-			bad("rate_limit", "must be a whole number of at least 1 (messages per second), or null")
+		} else if n, err := strconv.Atoi(string(b.RateLimit)); err != nil || n < 1 || n > maxRateLimit {
+			bad("rate_limit", fmt.Sprintf("must be a whole number from 1 to %d (messages per second), or null", maxRateLimit))
 		} else {
 			e.RateLimit = &n
 		}
@@ -236,6 +237,9 @@ func (s *server) applyEndpoint(b endpointBody, e *store.Endpoint) error {
 		}
 	}
 	if b.DisabledReason != nil {
+		if len(*b.DisabledReason) > maxDisabledReason {
+			bad("disabled_reason", fmt.Sprintf("must be at most %d bytes", maxDisabledReason))
+		}
 		e.DisabledReason = *b.DisabledReason
 	}
 	if b.Metadata != nil {
@@ -244,6 +248,8 @@ func (s *server) applyEndpoint(b endpointBody, e *store.Endpoint) error {
 			e.Metadata = nil // null clears it
 		case !isObject(b.Metadata):
 			bad("metadata", "must be a JSON object")
+		case len(b.Metadata) > maxMetadataBytes:
+			bad("metadata", fmt.Sprintf("must be at most %d bytes of JSON", maxMetadataBytes))
 		default:
 			e.Metadata = b.Metadata
 		}
@@ -255,6 +261,19 @@ func (s *server) applyEndpoint(b endpointBody, e *store.Endpoint) error {
 		return invalid(errs...)
 	}
 	return nil
+}
+
+// checkChannels says what is wrong with a list of channels, or "".
+func checkChannels(chs []string) string {
+	if len(chs) > maxChannels {
+		return fmt.Sprintf("at most %d channels", maxChannels)
+	}
+	for _, c := range chs {
+		if !channelPattern.MatchString(c) {
+			return quoteShort(c) + " must be 1 to 128 characters of letters, digits and . _ : -"
+		}
+	}
+	return ""
 }
 
 // Custom headers go out with every attempt and are kept with it.
@@ -301,7 +320,11 @@ func (s *server) createEndpoint(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out, err := s.st.CreateEndpoint(ctx, e, secret)
+	out, err := s.st.CreateEndpointWithin(ctx, e, secret, s.cfg.MaxEndpointsPerTenant)
+	if errors.Is(err, store.ErrTooMany) {
+		return problem(http.StatusUnprocessableEntity, fmt.Sprintf(
+			"tenant %s has %d endpoints, the most a tenant may have; delete one to add another", tenant, s.cfg.MaxEndpointsPerTenant))
+	}
 	if err != nil {
 		return notFound(err, "tenant %s", tenant)
 	}
@@ -478,11 +501,12 @@ func (s *server) rotateSecret(c echo.Context) error {
 		}
 	}
 	grace := 24 * time.Hour
-	if body.GracePeriodSeconds != nil {
-		grace = time.Duration(*body.GracePeriodSeconds) * time.Second
-		if grace < 0 || grace > maxGrace {
-			return fieldErr("grace_period_seconds", "must be from 0 to 604800 (7 days)")
+	if n := body.GracePeriodSeconds; n != nil {
+		// Checked before it becomes a Duration, which would overflow.
+		if *n < 0 || *n > int(maxGrace/time.Second) {
+			return fieldErr("grace_period_seconds", "must be from 0 to %d (7 days)", int(maxGrace/time.Second))
 		}
+		grace = time.Duration(*n) * time.Second
 	}
 	key, err := newKey(e.SignatureScheme, body.Secret)
 	if err != nil {

@@ -18,6 +18,11 @@ import (
 
 var eventTypePattern = regexp.MustCompile(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$`)
 
+// isEventTypeName tells whether name can be an event type's name.
+func isEventTypeName(name string) bool {
+	return len(name) <= maxNameLen && eventTypePattern.MatchString(name)
+}
+
 type eventTypeJSON struct {
 	Name        string          `json:"name"`
 	Description string          `json:"description"`
@@ -41,11 +46,13 @@ type eventTypeBody struct {
 	Archived    *bool           `json:"archived"`
 }
 
-// apply validates body and writes it onto e.
+// apply validates body and writes it onto e. The schema that results must
+// compile, whether it is new or was stored before (a stored schema may no
+// longer compile, e.g. one with a reference outside itself).
 func (b eventTypeBody) apply(e *store.EventType) error {
 	if b.Description != nil {
-		if len(*b.Description) > 2000 {
-			return fieldErr("description", "must be at most 2000 characters")
+		if len(*b.Description) > maxDescription {
+			return fieldErr("description", "must be at most %d bytes", maxDescription)
 		}
 		e.Description = *b.Description
 	}
@@ -55,9 +62,6 @@ func (b eventTypeBody) apply(e *store.EventType) error {
 		} else {
 			if !isObject(b.Schema) {
 				return fieldErr("schema", "must be a JSON Schema object")
-			}
-			if _, err := compileSchema(b.Schema); err != nil {
-				return fieldErr("schema", "is not a valid JSON Schema: %s", err)
 			}
 			e.Schema = b.Schema
 		}
@@ -72,10 +76,17 @@ func (b eventTypeBody) apply(e *store.EventType) error {
 			e.Example = b.Example
 		}
 	}
-	if e.Schema != nil && e.Example != nil {
-		sch, _ := compileSchema(e.Schema)
-		if err := validatePayload(sch, e.Example); err != nil {
-			return invalid(prefixed("example", err)...)
+	if e.Schema != nil {
+		sch, err := compileSchema(e.Schema)
+		switch {
+		case err != nil && b.Schema != nil:
+			return fieldErr("schema", "is not a valid JSON Schema: %s", err)
+		case err != nil:
+			return fieldErr("schema", "the stored schema no longer compiles (%s); send a new schema, or null, with this change", err)
+		case e.Example != nil:
+			if errs := validatePayload(sch, e.Example); len(errs) > 0 {
+				return invalid(prefixed("example", errs)...)
+			}
 		}
 	}
 	if b.Archived != nil {
@@ -89,8 +100,9 @@ func (s *server) createEventType(c echo.Context) error {
 	if err := bind(c, &body); err != nil {
 		return err
 	}
-	if !eventTypePattern.MatchString(body.Name) || len(body.Name) > 128 {
-		return fieldErr("name", "must be dot-separated segments of letters, digits, _ and - (like invoice.paid), at most 128 characters")
+	if !isEventTypeName(body.Name) {
+		return fieldErr("name", "must be dot-separated segments of letters, digits, _ and - (like invoice.paid), at most %d characters",
+			maxNameLen)
 	}
 	e := store.EventType{Name: body.Name}
 	if err := body.apply(&e); err != nil {
@@ -177,6 +189,15 @@ type compiledSchema struct {
 	sch *jsonschema.Schema
 }
 
+// schemaURL is the base URL of every event type's schema: a name that
+// resolves nowhere, so that no reference can lead out of the schema.
+const schemaURL = "https://schema.hookd.invalid/event-type.json"
+
+// compileSchema compiles an event type's schema. A schema is
+// self-contained: references inside it (#/$defs/x, $anchor, an embedded
+// $id) resolve, and so do the JSON Schema meta-schemas, which the library
+// embeds; any other reference (file:, http:, anything) is refused and
+// nothing is ever read or fetched.
 func compileSchema(src []byte) (*jsonschema.Schema, error) {
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(src))
 	if err != nil {
@@ -184,10 +205,18 @@ func compileSchema(src []byte) (*jsonschema.Schema, error) {
 	}
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
-	if err := c.AddResource("schema.json", doc); err != nil {
+	c.UseLoader(refuseLoader{})
+	if err := c.AddResource(schemaURL, doc); err != nil {
 		return nil, err
 	}
-	return c.Compile("schema.json")
+	return c.Compile(schemaURL)
+}
+
+// refuseLoader loads nothing: see compileSchema.
+type refuseLoader struct{}
+
+func (refuseLoader) Load(url string) (any, error) {
+	return nil, errors.New("a schema may refer only to itself; it cannot load " + url)
 }
 
 // schemaFor returns the compiled schema of an event type, compiling it once

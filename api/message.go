@@ -59,18 +59,16 @@ type publishBody struct {
 // deliveries (or its fan-out job) in one transaction, and answers 202.
 func (s *server) publish(c echo.Context) error {
 	req := c.Request()
-	req.Body = http.MaxBytesReader(c.Response(), req.Body, s.cfg.MaxPayloadBytes+64<<10)
 	var body publishBody
 	if err := bind(c, &body); err != nil {
-		if p, ok := err.(*Problem); ok && p.Status == http.StatusRequestEntityTooLarge {
-			return problem(http.StatusRequestEntityTooLarge,
-				fmt.Sprintf("the request is too large: payloads are limited to %d bytes", s.cfg.MaxPayloadBytes))
-		}
 		return err
 	}
 	var errs []FieldError
-	if body.EventType == "" {
+	switch {
+	case body.EventType == "":
 		errs = append(errs, FieldError{Field: "event_type", Message: "is required"})
+	case !isEventTypeName(body.EventType):
+		errs = append(errs, FieldError{Field: "event_type", Message: quoteShort(body.EventType) + " is not an event type name"})
 	}
 	switch {
 	case isNull(body.Payload):
@@ -81,10 +79,8 @@ func (s *server) publish(c echo.Context) error {
 		return problem(http.StatusRequestEntityTooLarge,
 			fmt.Sprintf("the payload is %d bytes; the limit is %d", len(body.Payload), s.cfg.MaxPayloadBytes))
 	}
-	for _, ch := range body.Channels {
-		if !channelPattern.MatchString(ch) {
-			errs = append(errs, FieldError{Field: "channels", Message: "'" + ch + "' must be 1 to 128 characters of letters, digits and . _ : -"})
-		}
+	if msg := checkChannels(body.Channels); msg != "" {
+		errs = append(errs, FieldError{Field: "channels", Message: msg})
 	}
 	key := body.IdempotencyKey
 	if h := req.Header.Get("Idempotency-Key"); h != "" {
@@ -93,8 +89,8 @@ func (s *server) publish(c echo.Context) error {
 		}
 		key = h
 	}
-	if len(key) > 256 {
-		errs = append(errs, FieldError{Field: "idempotency_key", Message: "must be at most 256 characters"})
+	if len(key) > maxIdempotencyKey {
+		errs = append(errs, FieldError{Field: "idempotency_key", Message: fmt.Sprintf("must be at most %d bytes", maxIdempotencyKey)})
 	}
 	if len(errs) > 0 {
 		return invalid(errs...)
@@ -132,7 +128,8 @@ func (s *server) checkEventType(et store.EventType, name string, payload []byte)
 	}
 	sch, err := s.schemaFor(et)
 	if err != nil {
-		return fmt.Errorf("compile schema of %s: %w", name, err)
+		return fieldErr("event_type", "the schema of %s does not compile (%s), so no payload can be checked against it; "+
+			"fix it with PATCH /api/v1/event-types/%s", name, err, name)
 	}
 	if errs := validatePayload(sch, payload); len(errs) > 0 {
 		p := invalid(prefixed("payload", errs)...)

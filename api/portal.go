@@ -85,11 +85,12 @@ func (s *server) createPortalLink(c echo.Context) error {
 		}
 	}
 	ttl := defaultLinkTTL
-	if body.ExpiresInSeconds != nil {
-		ttl = time.Duration(*body.ExpiresInSeconds) * time.Second
-		if ttl < time.Second || ttl > maxLinkTTL {
-			return fieldErr("expires_in_seconds", "must be from 1 to 604800 (7 days)")
+	if n := body.ExpiresInSeconds; n != nil {
+		// Checked before it becomes a Duration, which would overflow.
+		if *n < 1 || *n > int(maxLinkTTL/time.Second) {
+			return fieldErr("expires_in_seconds", "must be from 1 to %d (7 days)", int(maxLinkTTL/time.Second))
 		}
+		ttl = time.Duration(*n) * time.Second
 	}
 	opts := store.PortalOptions{ReadOnly: body.ReadOnly, Dark: body.Dark}
 	if body.Accent != nil {

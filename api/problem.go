@@ -89,6 +89,11 @@ func (s *server) handleError(err error, c echo.Context) {
 		s.log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "error", err)
 		p = problem(http.StatusInternalServerError, "internal error; the server log has the details")
 	}
+	if bodyUnread(c) {
+		// Do not wait for a body that will not be used (an unauthenticated
+		// client trickling one, say): answer and close.
+		c.Response().Header().Set("Connection", "close")
+	}
 	c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
 	c.Response().WriteHeader(p.Status)
 	_ = jsonEncode(c.Response(), p)

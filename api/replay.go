@@ -80,6 +80,9 @@ func (s *server) createReplay(c echo.Context) error {
 	if body.TenantID != "" && !tenantIDPattern.MatchString(body.TenantID) {
 		errs = append(errs, FieldError{Field: "tenant_id", Message: "is not a valid tenant id"})
 	}
+	if body.EventType != "" && !isEventTypeName(body.EventType) {
+		errs = append(errs, FieldError{Field: "event_type", Message: "is not an event type name"})
+	}
 	if len(errs) > 0 {
 		return invalid(errs...)
 	}

@@ -63,6 +63,12 @@ type Config struct {
 	// none, embed links are refused and a link opened in an iframe logs in
 	// as usual.
 	PortalEmbedOrigins []string
+	// MaxEndpointsPerTenant bounds how many endpoints one tenant may have
+	// (100); it is counted in the database when one is created.
+	MaxEndpointsPerTenant int
+	// TestSendsPerMinute bounds how many test events one endpoint may be
+	// sent a minute (10), counted in each process.
+	TestSendsPerMinute int
 }
 
 // server holds the handlers' dependencies.
@@ -77,6 +83,7 @@ type server struct {
 	echo    *echo.Echo
 	// adminHash is HashKey(cfg.AdminKey), nil without a bootstrap key.
 	adminHash []byte
+	testSends *sendLimiter
 }
 
 // New returns the HTTP handler of the whole API (and the web pages).
@@ -85,6 +92,8 @@ func New(cfg Config) http.Handler {
 	if cfg.FailingAfter > 0 {
 		failingAfter = cfg.FailingAfter // the same for every server of the process
 	}
+	cfg.MaxEndpointsPerTenant = cmp.Or(cfg.MaxEndpointsPerTenant, defaultMaxEndpoints)
+	cfg.TestSendsPerMinute = cmp.Or(cfg.TestSendsPerMinute, defaultTestSends)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -96,6 +105,7 @@ func New(cfg Config) http.Handler {
 	}
 	s := &server{cfg: cfg, st: cfg.Store, svc: cfg.Delivery, log: cfg.Logger, keys: newKeyCache(10 * time.Second)}
 	s.metrics = newMetrics(cfg.Registry)
+	s.testSends = newSendLimiter(cfg.TestSendsPerMinute)
 	if cfg.AdminKey != "" {
 		s.adminHash = HashKey(cfg.AdminKey)
 	}
@@ -107,6 +117,7 @@ func New(cfg Config) http.Handler {
 	e.Use(middleware.Recover())
 	e.Use(traceRequests(cfg.TracerProvider.Tracer(tracerName, trace.WithInstrumentationVersion(cmp.Or(cfg.Version, "dev")))))
 	e.Use(s.metrics.middleware)
+	e.Use(noSniff)
 
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
@@ -115,7 +126,7 @@ func New(cfg Config) http.Handler {
 		return c.Blob(http.StatusOK, "application/json", openAPIDoc)
 	})
 
-	v1 := e.Group("/api/v1", limitBody, s.authenticate)
+	v1 := e.Group("/api/v1", s.limitBody, s.authenticate, s.checkInput)
 	v1.PUT("/tenants/:tenant", s.putTenant, adminOnly)
 	v1.GET("/tenants", s.listTenants, adminOnly)
 	v1.GET("/tenants/:tenant", s.getTenant, adminOnly)
@@ -159,7 +170,7 @@ func New(cfg Config) http.Handler {
 
 	// The customer portal: links, sessions and what its pages need.
 	e.GET("/portal/login", s.portalLogin)
-	e.POST("/api/v1/portal/sessions", s.createPortalSession, limitBody) // the token is its credential
+	e.POST("/api/v1/portal/sessions", s.createPortalSession, s.limitBody, s.checkInput) // the token is its credential
 	v1.GET("/portal/session", s.getPortalSession)
 	v1.POST("/portal/logout", s.portalLogout)
 	t.POST("/portal-links", s.createPortalLink, adminOnly)
@@ -180,16 +191,35 @@ func New(cfg Config) http.Handler {
 }
 
 // maxBodyBytes bounds the body of every API request but publish, which has
-// its own limit (MaxPayloadBytes).
+// its own limit (MaxPayloadBytes, plus room for the rest of the body).
 const maxBodyBytes = 256 << 10
 
 // limitBody caps request bodies so that no route reads without bound.
-func limitBody(next echo.HandlerFunc) echo.HandlerFunc {
+func (s *server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
-		publish := req.Method == http.MethodPost && c.Path() == "/api/v1/tenants/:tenant/messages"
-		if req.Body != nil && !publish {
-			req.Body = http.MaxBytesReader(c.Response(), req.Body, maxBodyBytes)
+		if req.Body != nil {
+			limit := int64(maxBodyBytes)
+			if isPublish(c) {
+				limit = s.cfg.MaxPayloadBytes + 64<<10
+			}
+			req.Body = http.MaxBytesReader(c.Response(), req.Body, limit)
+		}
+		return next(c)
+	}
+}
+
+func isPublish(c echo.Context) bool {
+	return c.Request().Method == http.MethodPost && c.Path() == "/api/v1/tenants/:tenant/messages"
+}
+
+// noSniff tells browsers to take the API's content types as they are
+// (JSON and problem+json are never to be sniffed into HTML). The web
+// pages set their own headers.
+func noSniff(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if c.Path() != "/*" {
+			c.Response().Header().Set("X-Content-Type-Options", "nosniff")
 		}
 		return next(c)
 	}

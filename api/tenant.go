@@ -13,6 +13,12 @@ import (
 
 var tenantIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 
+// isTenantID tells whether id can be a new tenant's id. "." and ".." fit
+// the pattern but cannot be a path segment: clients resolve them away.
+func isTenantID(id string) bool {
+	return tenantIDPattern.MatchString(id) && id != "." && id != ".."
+}
+
 type tenantJSON struct {
 	ID        string          `json:"id"`
 	Name      string          `json:"name"`
@@ -32,18 +38,21 @@ type tenantBody struct {
 
 func (s *server) putTenant(c echo.Context) error {
 	id := c.Param("tenant")
-	if !tenantIDPattern.MatchString(id) {
-		return fieldErr("tenant", "must be 1 to 128 characters of letters, digits and . _ : -")
+	if !isTenantID(id) {
+		return fieldErr("tenant", "must be 1 to 128 characters of letters, digits and . _ : -, and not . or ..")
 	}
 	var body tenantBody
 	if err := bind(c, &body); err != nil {
 		return err
 	}
-	if len(body.Name) > 256 {
-		return fieldErr("name", "must be at most 256 characters")
+	if len(body.Name) > maxTenantName {
+		return fieldErr("name", "must be at most %d bytes", maxTenantName)
 	}
 	if !isNull(body.Metadata) && !isObject(body.Metadata) {
 		return fieldErr("metadata", "must be a JSON object")
+	}
+	if len(body.Metadata) > maxMetadataBytes {
+		return fieldErr("metadata", "must be at most %d bytes of JSON", maxMetadataBytes)
 	}
 	var meta []byte
 	if !isNull(body.Metadata) {

@@ -2,7 +2,11 @@ package api
 
 import (
 	"errors"
+	"fmt"
+	"math"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -33,7 +37,18 @@ func (s *server) sendTestEvent(c echo.Context) error {
 	if body.EventType == "" {
 		return fieldErr("event_type", "is required: which event type's example should be sent?")
 	}
+	now := time.Now()
+	if ok, wait := s.testSends.take(id, now); !ok {
+		secs := int(math.Ceil(wait.Seconds()))
+		c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
+		return problem(http.StatusTooManyRequests, fmt.Sprintf(
+			"endpoint %s was sent %d test events in the last minute, the most it may get; try again in %d seconds",
+			id, s.cfg.TestSendsPerMinute, secs))
+	}
 	m, err := s.svc.SendTest(c.Request().Context(), c.Param("tenant"), id, body.EventType)
+	if err != nil {
+		s.testSends.give(id, now)
+	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return notFound(err, "endpoint %s", id)

@@ -139,6 +139,42 @@ func (s *Store) CreateEndpoint(ctx context.Context, e Endpoint, secret string) (
 	return out, nil
 }
 
+// CreateEndpointWithin is CreateEndpoint for a tenant that may have at
+// most limit endpoints. In one transaction it locks the tenant's row (so
+// that concurrent creates for one tenant are counted one after the other),
+// counts its endpoints and returns ErrTooMany when it has limit already. It
+// returns ErrNotFound when the tenant does not exist.
+func (s *Store) CreateEndpointWithin(ctx context.Context, e Endpoint, secret string, limit int) (Endpoint, error) {
+	var out Endpoint
+	// On a pool this is a transaction; in one (WithTx), a savepoint.
+	db, ok := s.db.(interface {
+		Begin(context.Context) (pgx.Tx, error)
+	})
+	if !ok {
+		return Endpoint{}, fmt.Errorf("create endpoint of %s: the store cannot begin a transaction", e.TenantID)
+	}
+	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT 1 FROM tenants WHERE id = $1 FOR NO KEY UPDATE`, e.TenantID).Scan(&n); err != nil {
+			return mapErr(err)
+		}
+		err := tx.QueryRow(ctx, `SELECT count(*) FROM (SELECT FROM endpoints WHERE tenant_id = $1 LIMIT $2) AS e`,
+			e.TenantID, limit).Scan(&n)
+		if err != nil {
+			return err
+		}
+		if n >= limit {
+			return ErrTooMany
+		}
+		out, err = s.WithTx(tx).CreateEndpoint(ctx, e, secret)
+		return err
+	})
+	if err != nil {
+		return Endpoint{}, fmt.Errorf("create endpoint of %s: %w", e.TenantID, err)
+	}
+	return out, nil
+}
+
 // GetEndpoint returns ErrNotFound unless the endpoint exists and belongs to tenant.
 func (s *Store) GetEndpoint(ctx context.Context, tenant string, id uuid.UUID) (Endpoint, error) {
 	e, err := s.scanEndpoint(s.db.QueryRow(ctx,

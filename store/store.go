@@ -10,7 +10,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -24,6 +26,9 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrConflict is returned when a unique constraint would be broken.
 	ErrConflict = errors.New("conflict")
+	// ErrTooMany is returned when a create would pass a limit on how many
+	// there may be.
+	ErrTooMany = errors.New("limit reached")
 )
 
 // DBTX is what the store runs statements on: a pool or a transaction.
@@ -122,7 +127,10 @@ func decodeCursor(s string) (*cursor, error) {
 		return nil, ErrBadCursor
 	}
 	var c cursor
-	if err := json.Unmarshal(b, &c); err != nil || c.K == "" {
+	// The key goes to Postgres as text, which holds neither NUL nor
+	// invalid UTF-8 (json.Unmarshal replaces the latter).
+	if err := json.Unmarshal(b, &c); err != nil || c.K == "" || strings.ContainsRune(c.K, 0) ||
+		strings.ContainsRune(c.K, utf8.RuneError) {
 		return nil, ErrBadCursor
 	}
 	return &c, nil

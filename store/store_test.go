@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"testing"
 	"time"
@@ -79,6 +80,12 @@ func TestTenant(t *testing.T) {
 		require.GreaterOrEqual(t, len(seen), 5)
 		_, _, err := st.ListTenants(ctx, store.Page{Limit: 2, Cursor: "garbage"})
 		require.ErrorIs(t, err, store.ErrBadCursor)
+		// A crafted cursor whose key Postgres cannot take as text.
+		for _, key := range []string{`a\u0000b`, `\ud800`, "\xff"} {
+			crafted := base64.RawURLEncoding.EncodeToString([]byte(`{"t":"2026-01-01T00:00:00Z","k":"` + key + `"}`))
+			_, _, err = st.ListTenants(ctx, store.Page{Limit: 2, Cursor: crafted})
+			require.ErrorIs(t, err, store.ErrBadCursor, "key %s", key)
+		}
 	})
 }
 
@@ -198,4 +205,28 @@ func TestMapsErrors(t *testing.T) {
 	st := storetest.Store(t)
 	_, err := st.CreateEndpoint(ctx, store.Endpoint{TenantID: "no-such-tenant", URL: "http://127.0.0.1:1/"}, "whsec_x")
 	require.True(t, errors.Is(err, store.ErrNotFound), "a missing tenant is not found, got %v", err)
+}
+
+func TestCreateEndpointWithin(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := storetest.Store(t)
+	tn, other := storetest.Tenant(t, st, nil), storetest.Tenant(t, st, nil)
+	e := store.Endpoint{TenantID: tn.ID, URL: "https://example.com/"}
+	for range 2 {
+		_, err := st.CreateEndpointWithin(ctx, e, storetest.TestSecret, 2)
+		require.NoError(t, err)
+	}
+	_, err := st.CreateEndpointWithin(ctx, e, storetest.TestSecret, 2)
+	require.ErrorIs(t, err, store.ErrTooMany)
+	list, _, err := st.ListEndpoints(ctx, tn.ID, store.Page{Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, list, 2, "the refused one was not stored")
+
+	e.TenantID = other.ID
+	_, err = st.CreateEndpointWithin(ctx, e, storetest.TestSecret, 2)
+	require.NoError(t, err, "the limit is per tenant")
+	e.TenantID = "no-such-tenant"
+	_, err = st.CreateEndpointWithin(ctx, e, storetest.TestSecret, 2)
+	require.ErrorIs(t, err, store.ErrNotFound)
 }

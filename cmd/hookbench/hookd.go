@@ -82,7 +82,10 @@ func startHookd(ctx context.Context, opts hookdOptions, client *apiClient, logw 
 
 	h.cmd = exec.Command(bin, "dev", "--data-dir", h.dataDir, "--addr", addr)
 	// Without DATABASE_URL, hookd dev runs a private Postgres in the data dir.
-	h.cmd.Env = append(withoutEnv(os.Environ(), "DATABASE_URL", "HOOKD_ADMIN_KEY"), "HOOKD_ADMIN_KEY="+h.adminKey)
+	// The fan-out scenario may want more endpoints than hookd lets a tenant
+	// have by default.
+	h.cmd.Env = append(withoutEnv(os.Environ(), "DATABASE_URL", "HOOKD_ADMIN_KEY", "HOOKD_MAX_ENDPOINTS_PER_TENANT"),
+		"HOOKD_ADMIN_KEY="+h.adminKey, fmt.Sprintf("HOOKD_MAX_ENDPOINTS_PER_TENANT=%d", maxEndpoints))
 	h.cmd.Stdout, h.cmd.Stderr = logf, logf
 	h.cmd.SysProcAttr = hookdSysProcAttr()
 	fmt.Fprintf(logw, "hookbench: starting %s dev --data-dir %s --addr %s (log: %s)\n", bin, h.dataDir, addr, h.logPath)

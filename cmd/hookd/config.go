@@ -72,14 +72,27 @@ type env struct {
 	// Brand is the portal's look (HOOKD_PORTAL_PRODUCT_NAME,
 	// HOOKD_PORTAL_LOGO_URL, HOOKD_PORTAL_ACCENT_COLOR) and the sites that
 	// may embed it (HOOKD_PORTAL_EMBED_ORIGINS, in Brand.EmbedOrigins).
-	Brand  web.Config
-	Logger *slog.Logger
+	Brand web.Config
 	// Isolation and health (HOOKD_MAX_IN_FLIGHT, HOOKD_CIRCUIT_THRESHOLD,
 	// HOOKD_FAILING_AFTER, HOOKD_DISABLE_AFTER, HOOKD_MAX_PARKED,
 	// HOOKD_FAIR_SHARE); zero values are delivery's defaults.
 	MaxInFlight, CircuitThreshold, MaxParked, FairShare int
 	FailingAfter, DisableAfter                          time.Duration
+	// ReadTimeout is how long a client has to send a whole request,
+	// headers and body (HOOKD_READ_TIMEOUT); 0 = defaultReadTimeout.
+	ReadTimeout time.Duration
+	// MaxEndpointsPerTenant is HOOKD_MAX_ENDPOINTS_PER_TENANT; 0 = the
+	// API's default.
+	MaxEndpointsPerTenant int
+	// TestSendsPerMinute is HOOKD_TEST_SENDS_PER_MINUTE; 0 = the API's
+	// default.
+	TestSendsPerMinute int
+	Logger             *slog.Logger
 }
+
+// defaultReadTimeout is how long a client has to send a request: a 1 MiB
+// publish needs about 35 KB/s.
+const defaultReadTimeout = 30 * time.Second
 
 // loadEnv reads the environment through getenv. A bad value is an error
 // with exit code 2 that names the variable.
@@ -151,6 +164,27 @@ func loadEnv(getenv func(string) string, logOut io.Writer) (env, error) {
 			return env{}, usageErrorf("HOOKD_PORTAL_SESSION_TTL is %q; give a duration like 168h", v)
 		}
 		e.PortalSessionTTL = d
+	}
+	if v := getenv("HOOKD_READ_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil || d <= 0 || d > time.Hour {
+			return env{}, usageErrorf("HOOKD_READ_TIMEOUT is %q; give a duration up to 1h, like 30s", v)
+		}
+		e.ReadTimeout = d
+	}
+	if v := getenv("HOOKD_MAX_ENDPOINTS_PER_TENANT"); v != "" {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 1 || n > 1_000_000 {
+			return env{}, usageErrorf("HOOKD_MAX_ENDPOINTS_PER_TENANT is %q; give how many endpoints one tenant may have, from 1 to 1000000", v)
+		}
+		e.MaxEndpointsPerTenant = n
+	}
+	if v := getenv("HOOKD_TEST_SENDS_PER_MINUTE"); v != "" {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 1 || n > 10000 {
+			return env{}, usageErrorf("HOOKD_TEST_SENDS_PER_MINUTE is %q; give how many test events one endpoint may be sent a minute, from 1 to 10000", v)
+		}
+		e.TestSendsPerMinute = n
 	}
 	e.Brand = web.Config{
 		ProductName: strings.TrimSpace(getenv("HOOKD_PORTAL_PRODUCT_NAME")),

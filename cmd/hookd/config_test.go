@@ -22,14 +22,17 @@ func mapEnv(m map[string]string) func(string) string {
 func TestLoadEnv(t *testing.T) {
 	t.Parallel()
 	e, err := loadEnv(mapEnv(map[string]string{
-		"HOOKD_RETRY_SCHEDULE":    "1s, 2m",
-		"HOOKD_MAX_PAYLOAD_BYTES": "2048",
-		"HOOKD_WORKERS":           "8",
-		"HOOKD_DB_MAX_CONNS":      "12",
-		"HOOKD_LOG_FORMAT":        "json",
-		"HOOKD_ADMIN_KEY":         " hk_admin_x ",
-		"HOOKD_ALLOW_NETWORKS":    "10.1.0.0/16, fd00::/8",
-		"HOOKD_RETENTION":         "7d",
+		"HOOKD_RETRY_SCHEDULE":           "1s, 2m",
+		"HOOKD_MAX_PAYLOAD_BYTES":        "2048",
+		"HOOKD_WORKERS":                  "8",
+		"HOOKD_DB_MAX_CONNS":             "12",
+		"HOOKD_LOG_FORMAT":               "json",
+		"HOOKD_ADMIN_KEY":                " hk_admin_x ",
+		"HOOKD_ALLOW_NETWORKS":           "10.1.0.0/16, fd00::/8",
+		"HOOKD_RETENTION":                "7d",
+		"HOOKD_READ_TIMEOUT":             "45s",
+		"HOOKD_MAX_ENDPOINTS_PER_TENANT": "500",
+		"HOOKD_TEST_SENDS_PER_MINUTE":    "3",
 	}), io.Discard)
 	require.NoError(t, err)
 	require.Equal(t, []time.Duration{time.Second, 2 * time.Minute}, []time.Duration(e.Schedule))
@@ -40,6 +43,12 @@ func TestLoadEnv(t *testing.T) {
 	require.Equal(t, []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16"), netip.MustParsePrefix("fd00::/8")}, e.AllowNetworks)
 	require.Equal(t, e.AllowNetworks, e.deliveryConfig(true).AllowNetworks)
 	require.Equal(t, 7*24*time.Hour, e.deliveryConfig(true).Retention)
+	require.Equal(t, 45*time.Second, httpServer(nil, e).ReadTimeout)
+	require.Equal(t, 500, e.MaxEndpointsPerTenant)
+	require.Equal(t, 3, e.TestSendsPerMinute)
+	def, err := loadEnv(mapEnv(nil), io.Discard)
+	require.NoError(t, err)
+	require.Equal(t, 30*time.Second, httpServer(nil, def).ReadTimeout, "a request has 30s to arrive by default")
 	forever, err := loadEnv(mapEnv(map[string]string{"HOOKD_RETENTION": "forever"}), io.Discard)
 	require.NoError(t, err)
 	require.Negative(t, forever.Retention)
@@ -55,6 +64,9 @@ func TestLoadEnv(t *testing.T) {
 		{"level", "HOOKD_LOG_LEVEL", "loud", "HOOKD_LOG_LEVEL"},
 		{"format", "HOOKD_LOG_FORMAT", "xml", "HOOKD_LOG_FORMAT"},
 		{"retention", "HOOKD_RETENTION", "a month", "HOOKD_RETENTION"},
+		{"read timeout", "HOOKD_READ_TIMEOUT", "30", "HOOKD_READ_TIMEOUT"},
+		{"endpoints", "HOOKD_MAX_ENDPOINTS_PER_TENANT", "0", "HOOKD_MAX_ENDPOINTS_PER_TENANT"},
+		{"test sends", "HOOKD_TEST_SENDS_PER_MINUTE", "-1", "HOOKD_TEST_SENDS_PER_MINUTE"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -154,17 +154,30 @@ func newServer(pool *pgxpool.Pool, e env, cipher *store.Cipher, adminKey, role s
 		Branding: api.Branding{ProductName: e.Brand.ProductName, LogoURL: e.Brand.LogoURL,
 			AccentColor: e.Brand.AccentColor},
 		PortalEmbedOrigins: e.Brand.EmbedOrigins,
+		MaxEndpointsPerTenant: e.MaxEndpointsPerTenant,
+		TestSendsPerMinute:    e.TestSendsPerMinute,
 	})
 	if role == roleWorker {
 		h = probesOnly(h)
 	}
-	srv := &http.Server{
+	return httpServer(h, e), svc, nil
+}
+
+// httpServer is the HTTP server of serve and dev. A client has
+// e.ReadTimeout to send a whole request, headers and body: a slow body
+// cannot hold a connection (and a handler reading it) for longer. The API
+// refuses an unauthenticated request before reading its body. Writing the
+// answer (handler time included) gets twice that, at least a minute.
+func httpServer(h http.Handler, e env) *http.Server {
+	read := cmp.Or(e.ReadTimeout, defaultReadTimeout)
+	return &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: min(10*time.Second, read),
+		ReadTimeout:       read,
+		WriteTimeout:      max(2*read, time.Minute),
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(e.Logger.Handler(), slog.LevelWarn),
 	}
-	return srv, svc, nil
 }
 
 // probesOnly passes the health, readiness and metrics routes to h and

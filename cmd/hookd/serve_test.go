@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"bufio"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -166,4 +168,72 @@ func TestServeEncryptsHeadersOfAnOlderDatabase(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("no delivery; hookd said:\n%s", p.output())
 	}
+// TestSlowRequestBodies sends requests whose body trickles in, a byte
+// every 200 ms, over a real TCP connection: without a key the answer is a
+// 401 at once, without waiting for the body; with a key the server stops
+// reading at HOOKD_READ_TIMEOUT and answers 408.
+func TestSlowRequestBodies(t *testing.T) {
+	t.Parallel()
+	e, err := loadEnv(mapEnv(map[string]string{"HOOKD_READ_TIMEOUT": "2s"}), io.Discard)
+	require.NoError(t, err)
+	const key = "hk_admin_slow_client_test"
+	srv, _, err := newServer(storetest.DB(t), e, nil, key, roleAll)
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+
+	// trickle sends headers announcing a 100000-byte body, then the body a
+	// byte at a time; it returns the answer and how long it took.
+	trickle := func(t *testing.T, auth string, every time.Duration) (*http.Response, time.Duration) {
+		t.Helper()
+		conn, err := net.Dial("tcp", ln.Addr().String())
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = conn.Close() })
+		head := "POST /api/v1/tenants/slow/messages HTTP/1.1\r\nHost: hookd\r\nContent-Type: application/json\r\n" +
+			"Content-Length: 100000\r\n"
+		if auth != "" {
+			head += "Authorization: Bearer " + auth + "\r\n"
+		}
+		start := time.Now()
+		_, err = io.WriteString(conn, head+"\r\n{")
+		require.NoError(t, err)
+		stop := make(chan struct{})
+		t.Cleanup(func() { close(stop) })
+		go func() {
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(every):
+					if _, err := conn.Write([]byte(" ")); err != nil {
+						return
+					}
+				}
+			}
+		}()
+		require.NoError(t, conn.SetReadDeadline(time.Now().Add(15*time.Second)))
+		res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		require.NoError(t, err, "an answer, not a connection held open")
+		took := time.Since(start)
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res, took
+	}
+
+	t.Run("without a key: 401 before the body is read", func(t *testing.T) {
+		t.Parallel()
+		res, took := trickle(t, "", 200*time.Millisecond)
+		require.Equal(t, http.StatusUnauthorized, res.StatusCode)
+		require.Less(t, took, time.Second)
+		require.True(t, res.Close, "the connection closes rather than wait for the body")
+	})
+	t.Run("with a key: cut off at the read timeout", func(t *testing.T) {
+		t.Parallel()
+		res, took := trickle(t, key, 200*time.Millisecond)
+		require.Equal(t, http.StatusRequestTimeout, res.StatusCode)
+		require.Greater(t, took, 1500*time.Millisecond)
+		require.Less(t, took, 5*time.Second)
+	})
 }

@@ -1,8 +1,8 @@
 package main
 
 import (
-	"context"
 	"bufio"
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -168,6 +168,8 @@ func TestServeEncryptsHeadersOfAnOlderDatabase(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("no delivery; hookd said:\n%s", p.output())
 	}
+}
+
 // TestSlowRequestBodies sends requests whose body trickles in, a byte
 // every 200 ms, over a real TCP connection: without a key the answer is a
 // 401 at once, without waiting for the body; with a key the server stops
@@ -177,7 +179,7 @@ func TestSlowRequestBodies(t *testing.T) {
 	e, err := loadEnv(mapEnv(map[string]string{"HOOKD_READ_TIMEOUT": "2s"}), io.Discard)
 	require.NoError(t, err)
 	const key = "hk_admin_slow_client_test"
-	srv, _, err := newServer(storetest.DB(t), e, nil, key, roleAll)
+	srv, _, err := newServer(storetest.DB(t), e, nil, key, roleAll, nil)
 	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

@@ -190,7 +190,7 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	}
 
 	a := store.Attempt{
-		TenantID: d.TenantID, DeliveryID: d.ID, MessageID: m.ID, EndpointID: e.ID,
+		ID: store.NewID(), TenantID: d.TenantID, DeliveryID: d.ID, MessageID: m.ID, EndpointID: e.ID,
 		Trigger: trigger, StatusCode: res.StatusCode,
 		RequestHeaders: redacted(h, e.SecretHeaders), ResponseHeaders: res.ResponseHeaders, ResponseBody: res.ResponseBody,
 		BodyTruncated: res.Truncated, ErrorClass: res.ErrorClass, Error: res.Error, RemoteAddr: res.RemoteAddr,
@@ -214,6 +214,7 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	if _, err := s.recorder.Do(ctx, rec); err != nil {
 		return fmt.Errorf("record attempt of %s: %w", d.ID, err)
 	}
+	s.notifyExhausted(ctx, wk, rec, dec) // when this was the last attempt: operational.go
 	s.metrics.attempts.WithLabelValues(trigger, rec.Attempt.Status, rec.Attempt.ErrorClass).Inc()
 	s.metrics.duration.Observe(res.Duration.Seconds())
 	if dec.disable != "" {

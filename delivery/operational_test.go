@@ -145,7 +145,9 @@ func TestExhaustedDeliveryIsReported(t *testing.T) {
 	t.Parallel()
 	f := setup(t, delivery.Config{Schedule: delivery.Schedule{20 * time.Millisecond}})
 	ctx := context.Background()
-	down := newReceiver(t, func(int, *http.Request) (int, http.Header, string) { return http.StatusInternalServerError, nil, "down" })
+	down := newReceiver(t, func(int, *http.Request) (int, http.Header, string) {
+		return http.StatusInternalServerError, nil, "down"
+	})
 	ops := newReceiver(t, nil)
 	opEndpoint(t, f.st, ops.srv.URL, "message.attempt.exhausted")
 	// An operational endpoint that fails as well: its own deliveries give

@@ -66,6 +66,7 @@ type endpointBody struct {
 	Metadata        json.RawMessage    `json:"metadata"`
 	Secret          *string            `json:"secret"`
 	SignatureScheme *string            `json:"signature_scheme"`
+	BackfillSince   *string            `json:"backfill_since"` // create only: backfill.go
 }
 
 var (
@@ -159,6 +160,9 @@ func (s *server) applyEndpoint(b endpointBody, e *store.Endpoint) error {
 			e.Metadata = b.Metadata
 		}
 	}
+	if e.TenantID == store.OperationalTenant {
+		errs = append(errs, operationalEndpointErrors(b)...)
+	}
 	if len(errs) > 0 {
 		return invalid(errs...)
 	}
@@ -181,7 +185,6 @@ func reserved(h string) bool {
 }
 
 func (s *server) createEndpoint(c echo.Context) error {
-	ctx := c.Request().Context()
 	tenant := c.Param("tenant")
 	var body endpointBody
 	if err := bind(c, &body); err != nil {
@@ -209,11 +212,12 @@ func (s *server) createEndpoint(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out, err := s.st.CreateEndpoint(ctx, e, secret)
+	out, backfill, err := s.storeNewEndpoint(c, e, secret, body.BackfillSince)
 	if err != nil {
 		return notFound(err, "tenant %s", tenant)
 	}
-	return c.JSON(http.StatusCreated, toEndpoint(out))
+	s.notify(c, endpointEvent(delivery.EventEndpointCreated, out))
+	return c.JSON(http.StatusCreated, createdEndpoint{endpointJSON: toEndpoint(out), Backfill: backfill})
 }
 
 // newKey returns the given secret, validated, or a new one for the scheme.
@@ -286,6 +290,10 @@ func (s *server) patchEndpoint(c echo.Context) error {
 	if body.Secret != nil || body.SignatureScheme != nil {
 		return fieldErr("secret", "cannot be changed by PATCH; use POST .../secret/rotate")
 	}
+	if body.BackfillSince != nil {
+		return fieldErr("backfill_since", "is for new endpoints; send past messages with POST .../backfill")
+	}
+	before := e
 	wasDisabled := e.Disabled
 	stored := e.Headers
 	if err := s.applyEndpoint(body, &e); err != nil {
@@ -304,17 +312,19 @@ func (s *server) patchEndpoint(c echo.Context) error {
 			return err
 		}
 	}
+	s.notifyUpdated(c, before, out)
 	return c.JSON(http.StatusOK, toEndpoint(out))
 }
 
 func (s *server) deleteEndpoint(c echo.Context) error {
-	id, err := s.endpointParam(c)
+	e, err := s.loadEndpoint(c)
 	if err != nil {
 		return err
 	}
-	if err := s.st.DeleteEndpoint(c.Request().Context(), c.Param("tenant"), id); err != nil {
-		return notFound(err, "endpoint %s", id)
+	if err := s.st.DeleteEndpoint(c.Request().Context(), e.TenantID, e.ID); err != nil {
+		return notFound(err, "endpoint %s", e.ID)
 	}
+	s.notify(c, endpointEvent(delivery.EventEndpointDeleted, e))
 	return c.NoContent(http.StatusNoContent)
 }
 
@@ -380,6 +390,7 @@ func (s *server) rotateSecret(c echo.Context) error {
 	if err := s.st.RotateSecret(c.Request().Context(), e.TenantID, e.ID, key, grace); err != nil {
 		return err
 	}
+	s.notify(c, rotatedEvent(e, grace))
 	out, err := secretAnswer(key)
 	if err != nil {
 		return err

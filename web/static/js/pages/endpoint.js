@@ -6,6 +6,7 @@ import {
 } from "../dom.js";
 import { filtersText } from "./endpoints.js";
 import { recoverForm } from "./messages.js";
+import { backfillCard } from "./backfill.js";
 
 export async function endpointPage(el, id) {
   const path = t(`/endpoints/${encodeURIComponent(id)}`);
@@ -67,6 +68,7 @@ export async function endpointPage(el, id) {
       h("h2", {}, "Recover failed deliveries"),
       h("p", { class: "muted small" }, "Fixed a problem on your side? Send again every message whose delivery to this endpoint failed since a time."),
       recoverForm(e.id)),
+    backfillCard(e, path),
     detailsCard(e));
 }
 

@@ -3,6 +3,7 @@ package api_test
 import (
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
@@ -53,8 +54,11 @@ func TestPortalBackfillInBrowser(t *testing.T) {
 	}
 	require.ElementsMatch(t, ids, sent)
 	b.shot(t, "16-backfill-sent")
-	attempts := s.must(t, http.StatusOK, http.MethodGet, "/api/v1/tenants/"+tenant+"/endpoints/"+ep+"/attempts", adminKey, nil)["data"].([]any)
-	require.Len(t, attempts, 3)
+	var attempts []any
+	require.Eventually(t, func() bool {
+		attempts = s.must(t, http.StatusOK, http.MethodGet, "/api/v1/tenants/"+tenant+"/endpoints/"+ep+"/attempts", adminKey, nil)["data"].([]any)
+		return len(attempts) == 3
+	}, 15*time.Second, 20*time.Millisecond, "the three attempts were never logged")
 	for _, a := range attempts {
 		require.Equal(t, "backfill", a.(map[string]any)["trigger"])
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
@@ -80,7 +81,12 @@ func TestConsoleOperationalWebhooksInBrowser(t *testing.T) {
 	}
 	require.ElementsMatch(t, []string{"endpoint.created", "endpoint.deleted"}, types)
 
-	// What was sent, with the answers.
+	// What was sent, with the answers (once both attempts are recorded:
+	// the receiver has the request a moment before the log has it).
+	require.Eventually(t, func() bool {
+		a := s.must(t, http.StatusOK, http.MethodGet, "/api/v1/operational-endpoints/"+op["id"].(string)+"/attempts", adminKey, nil)
+		return len(a["data"].([]any)) == 2
+	}, 15*time.Second, 20*time.Millisecond, "the operational endpoint's attempts were never both logged")
 	b.do(t, click(`button[data-op-attempts]`))
 	b.wait(t, "two attempts", `document.querySelectorAll(".op-attempts .op-attempt").length === 2`)
 	shown := b.text(t, ".op-attempts")

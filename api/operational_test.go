@@ -125,8 +125,11 @@ func TestOperationalEndpointsHearOfEndpointChanges(t *testing.T) {
 	require.Len(t, ops.requests(), 4, "a PATCH that changes nothing sends nothing")
 
 	// Every event is in the operational endpoint's attempt log.
-	attempts := h.list(t, opPath("/"+opID+"/attempts"), adminKey).Data
-	require.Len(t, attempts, 4)
+	var attempts []obj
+	eventually(t, func() (bool, string) {
+		attempts = h.list(t, opPath("/"+opID+"/attempts"), adminKey).Data
+		return len(attempts) == 4, fmt.Sprintf("%d attempts logged, not 4", len(attempts))
+	})
 	for _, a := range attempts {
 		require.Equal(t, "succeeded", a["status"])
 		require.Equal(t, "scheduled", a["trigger"])

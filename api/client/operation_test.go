@@ -284,9 +284,11 @@ func TestEveryOperationAgainstHookd(t *testing.T) {
 	rotatedOp, err := c.RotateOperationalEndpointSecret(ctx, op.ID, nil)
 	require.NoError(t, err)
 	require.NotEqual(t, opSecret.Secret, rotatedOp.Secret)
-	opAttempts, err := c.ListOperationalEndpointAttempts(ctx, op.ID, &client.ListEndpointAttemptsParams{Status: "succeeded"})
-	require.NoError(t, err)
-	require.Len(t, opAttempts.Data, 1)
+	eventually(t, func() bool {
+		opAttempts, err := c.ListOperationalEndpointAttempts(ctx, op.ID, &client.ListEndpointAttemptsParams{Status: "succeeded"})
+		require.NoError(t, err)
+		return len(opAttempts.Data) == 1
+	}, "the operational endpoint's attempt was never logged")
 	require.Len(t, collect(t, c.AllOperationalEndpointAttempts(ctx, op.ID, nil), attemptID), 1)
 	require.NoError(t, c.DeleteOperationalEndpoint(ctx, op.ID))
 	_, err = c.GetOperationalEndpoint(ctx, op.ID)

@@ -145,7 +145,8 @@ type endpointBody struct {
 	MaxInFlight     json.RawMessage    `json:"max_in_flight"`
 	SendParked      *bool              `json:"send_parked"`
 	// ForwardTraceContext: see endpointJSON.
-	ForwardTraceContext *bool `json:"forward_trace_context"`
+	ForwardTraceContext *bool   `json:"forward_trace_context"`
+	BackfillSince       *string `json:"backfill_since"` // create only: backfill.go
 }
 
 var (
@@ -257,6 +258,9 @@ func (s *server) applyEndpoint(b endpointBody, e *store.Endpoint) error {
 	if b.ForwardTraceContext != nil {
 		e.ForwardTraceContext = *b.ForwardTraceContext
 	}
+	if e.TenantID == store.OperationalTenant {
+		errs = append(errs, operationalEndpointErrors(b)...)
+	}
 	if len(errs) > 0 {
 		return invalid(errs...)
 	}
@@ -292,7 +296,6 @@ func reserved(h string) bool {
 }
 
 func (s *server) createEndpoint(c echo.Context) error {
-	ctx := c.Request().Context()
 	tenant := c.Param("tenant")
 	var body endpointBody
 	if err := bind(c, &body); err != nil {
@@ -320,7 +323,7 @@ func (s *server) createEndpoint(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out, err := s.st.CreateEndpointWithin(ctx, e, secret, s.cfg.MaxEndpointsPerTenant)
+	out, backfill, err := s.storeNewEndpoint(c, e, secret, body.BackfillSince)
 	if errors.Is(err, store.ErrTooMany) {
 		return problem(http.StatusUnprocessableEntity, fmt.Sprintf(
 			"tenant %s has %d endpoints, the most a tenant may have; delete one to add another", tenant, s.cfg.MaxEndpointsPerTenant))
@@ -328,7 +331,12 @@ func (s *server) createEndpoint(c echo.Context) error {
 	if err != nil {
 		return notFound(err, "tenant %s", tenant)
 	}
-	return s.endpointAnswer(c, http.StatusCreated, out)
+	s.notify(c, endpointEvent(delivery.EventEndpointCreated, out))
+	created := []endpointJSON{toEndpoint(out)}
+	if err := s.withParked(c.Request().Context(), created); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, createdEndpoint{endpointJSON: created[0], Backfill: backfill})
 }
 
 // newKey returns the given secret, validated, or a new one for the scheme.
@@ -405,6 +413,10 @@ func (s *server) patchEndpoint(c echo.Context) error {
 	if body.Secret != nil || body.SignatureScheme != nil {
 		return fieldErr("secret", "cannot be changed by PATCH; use POST .../secret/rotate")
 	}
+	if body.BackfillSince != nil {
+		return fieldErr("backfill_since", "is for new endpoints; send past messages with POST .../backfill")
+	}
+	before := e
 	wasDisabled := e.Disabled
 	stored := e.Headers
 	if err := s.applyEndpoint(body, &e); err != nil {
@@ -438,17 +450,19 @@ func (s *server) patchEndpoint(c echo.Context) error {
 			return err
 		}
 	}
+	s.notifyUpdated(c, before, out)
 	return s.endpointAnswer(c, http.StatusOK, out)
 }
 
 func (s *server) deleteEndpoint(c echo.Context) error {
-	id, err := s.endpointParam(c)
+	e, err := s.loadEndpoint(c)
 	if err != nil {
 		return err
 	}
-	if err := s.st.DeleteEndpoint(c.Request().Context(), c.Param("tenant"), id); err != nil {
-		return notFound(err, "endpoint %s", id)
+	if err := s.st.DeleteEndpoint(c.Request().Context(), e.TenantID, e.ID); err != nil {
+		return notFound(err, "endpoint %s", e.ID)
 	}
+	s.notify(c, endpointEvent(delivery.EventEndpointDeleted, e))
 	return c.NoContent(http.StatusNoContent)
 }
 
@@ -515,6 +529,7 @@ func (s *server) rotateSecret(c echo.Context) error {
 	if err := s.st.RotateSecret(c.Request().Context(), e.TenantID, e.ID, key, grace); err != nil {
 		return err
 	}
+	s.notify(c, rotatedEvent(e, grace))
 	out, err := secretAnswer(key)
 	if err != nil {
 		return err

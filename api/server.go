@@ -126,7 +126,7 @@ func New(cfg Config) http.Handler {
 		return c.Blob(http.StatusOK, "application/json", openAPIDoc)
 	})
 
-	v1 := e.Group("/api/v1", s.limitBody, s.authenticate, s.checkInput)
+	v1 := e.Group("/api/v1", s.limitBody, s.authenticate, s.checkInput, refuseOperationalTenant)
 	v1.PUT("/tenants/:tenant", s.putTenant, adminOnly)
 	v1.GET("/tenants", s.listTenants, adminOnly)
 	v1.GET("/tenants/:tenant", s.getTenant, adminOnly)
@@ -152,6 +152,7 @@ func New(cfg Config) http.Handler {
 	t.POST("/endpoints/:endpoint/secret/rotate", s.rotateSecret)
 	t.POST("/endpoints/:endpoint/recover", s.recoverEndpoint)
 	t.GET("/endpoints/:endpoint/attempts", s.endpointAttempts)
+	t.POST("/endpoints/:endpoint/backfill", s.backfillEndpoint)
 
 	t.POST("/messages", s.publish, adminOnly)
 	t.GET("/messages", s.listMessages)
@@ -167,6 +168,17 @@ func New(cfg Config) http.Handler {
 	v1.GET("/endpoints/failing", s.listFailingEndpoints, adminOnly)
 	v1.GET("/deliveries", s.listDeliveries, adminOnly)
 	v1.GET("/queue", s.getQueue, adminOnly)
+
+	// The SaaS's own operational endpoints (operational.go).
+	op := v1.Group("/operational-endpoints", adminOnly, operationalScope)
+	op.POST("", s.createOperationalEndpoint)
+	op.GET("", s.listEndpoints)
+	op.GET("/:endpoint", s.getEndpoint)
+	op.PATCH("/:endpoint", s.patchEndpoint)
+	op.DELETE("/:endpoint", s.deleteEndpoint)
+	op.GET("/:endpoint/secret", s.getSecret)
+	op.POST("/:endpoint/secret/rotate", s.rotateSecret)
+	op.GET("/:endpoint/attempts", s.endpointAttempts)
 
 	// The customer portal: links, sessions and what its pages need.
 	e.GET("/portal/login", s.portalLogin)

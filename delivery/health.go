@@ -77,26 +77,22 @@ func fmtTime(t *time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-// Health events, for operational webhooks.
-const (
-	EventEndpointFailing   = "endpoint.failing"
-	EventEndpointDisabled  = "endpoint.disabled"
-	EventEndpointRecovered = "endpoint.recovered"
-)
-
 // notifyHealth tells the SaaS of a change in an endpoint's health. It logs
 // rather than returns a failure: the change itself is recorded already.
 func (s *Service) notifyHealth(ctx context.Context, event string, e store.Endpoint, reason string) {
-	if s.onHealth == nil {
-		return
-	}
-	if err := s.onHealth(ctx, event, e, reason); err != nil {
+	ev := OperationalEvent{Type: event, TenantID: e.TenantID, EndpointID: e.ID, URL: e.URL, Reason: reason}
+	if err := s.Notify(ctx, ev); err != nil {
 		s.logger.Warn("operational webhook not sent", "event", event, "endpoint", e.ID, "error", err)
+	}
+	if s.onHealth != nil {
+		if err := s.onHealth(ctx, event, e, reason); err != nil {
+			s.logger.Warn("health hook failed", "event", event, "endpoint", e.ID, "error", err)
+		}
 	}
 }
 
-// OnHealth sets what is called when an endpoint becomes failing, disabled
-// or recovered (operational webhooks).
+// OnHealth sets a function that is called, besides the operational
+// webhooks, when an endpoint becomes failing, disabled or recovered.
 func (s *Service) OnHealth(fn func(ctx context.Context, event string, e store.Endpoint, reason string) error) {
 	s.onHealth = fn
 }

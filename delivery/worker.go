@@ -258,7 +258,7 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) (
 	}
 
 	a := store.Attempt{
-		TenantID: d.TenantID, DeliveryID: d.ID, MessageID: m.ID, EndpointID: e.ID,
+		ID: store.NewID(), TenantID: d.TenantID, DeliveryID: d.ID, MessageID: m.ID, EndpointID: e.ID,
 		Trigger: trigger, StatusCode: res.StatusCode,
 		RequestHeaders: redacted(h, e.SecretHeaders), ResponseHeaders: res.ResponseHeaders, ResponseBody: res.ResponseBody,
 		BodyTruncated: res.Truncated, ErrorClass: res.ErrorClass, Error: res.Error, RemoteAddr: res.RemoteAddr,
@@ -286,6 +286,7 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) (
 	if _, err := s.recorder.Do(ctx, req); err != nil {
 		return fmt.Errorf("record attempt of %s: %w", d.ID, err)
 	}
+	s.notifyExhausted(ctx, wk, req.rec, dec) // when this was the last attempt: operational.go
 	s.metrics.attempts.WithLabelValues(trigger, a.Status, a.ErrorClass).Inc()
 	s.metrics.duration.Observe(res.Duration.Seconds())
 	s.metrics.delivery(req.rec, d, m.CreatedAt, job.Args.ReplayID)

@@ -49,16 +49,17 @@ func (s *Store) GetTenant(ctx context.Context, id string) (Tenant, error) {
 	return t, nil
 }
 
-// ListTenants lists tenants newest first.
+// ListTenants lists tenants newest first, without the [OperationalTenant].
 func (s *Store) ListTenants(ctx context.Context, p Page) ([]Tenant, string, error) {
 	c, err := decodeCursor(p.Cursor)
 	if err != nil {
 		return nil, "", err
 	}
-	q := `SELECT ` + tenantCols + ` FROM tenants`
+	// The operational tenant is hookd's own, not one of the SaaS's customers.
+	q := `SELECT ` + tenantCols + ` FROM tenants WHERE id <> '` + OperationalTenant + `'`
 	args := []any{p.Limit + 1}
 	if c != nil {
-		q += ` WHERE (created_at, id) < ($2, $3)`
+		q += ` AND (created_at, id) < ($2, $3)`
 		args = append(args, c.T, c.K)
 	}
 	q += ` ORDER BY created_at DESC, id DESC LIMIT $1`

@@ -13,6 +13,20 @@ export type Problem = Schemas['Problem'];
 /** One field at fault in a request. */
 export type FieldError = Schemas['FieldError'];
 
+/**
+ * The body of an operational webhook (the document's `webhooks`), as an
+ * operational endpoint receives it; `type` tells which.
+ */
+export type OperationalEvent =
+  | Schemas['EndpointFailingEvent']
+  | Schemas['EndpointDisabledEvent']
+  | Schemas['EndpointRecoveredEvent']
+  | Schemas['EndpointCreatedEvent']
+  | Schemas['EndpointUpdatedEvent']
+  | Schemas['EndpointDeletedEvent']
+  | Schemas['EndpointSecretRotatedEvent']
+  | Schemas['MessageAttemptExhaustedEvent'];
+
 /** An operationId of the OpenAPI document. */
 export type OperationId = keyof operations;
 
@@ -222,6 +236,12 @@ export class Hookd {
   listEndpointChecks(tenant: string, endpoint: string, query?: QueryOf<'listEndpointChecks'>, options?: RequestOptions): List<'listEndpointChecks'>;
   /** Read a self-check and its report. */
   getEndpointCheck(tenant: string, endpoint: string, check: string, options?: RequestOptions): Call<'getEndpointCheck'>;
+  /**
+   * Send an endpoint the messages since `since` that it matches and never
+   * got (at most 10 000 a call; `more` says when there are others); with
+   * `dry_run` only count them (BackfillDryRun).
+   */
+  backfillEndpoint(tenant: string, endpoint: string, body: BodyOf<'backfillEndpoint'>, options?: RequestOptions): Call<'backfillEndpoint'>;
 
   // Messages
 
@@ -266,4 +286,23 @@ export class Hookd {
   listDeliveries(query?: QueryOf<'listDeliveries'>, options?: RequestOptions): List<'listDeliveries'>;
   /** River's queue. */
   getQueue(options?: RequestOptions): Call<'getQueue'>;
+
+  // Operational endpoints: the SaaS's own, told of its customers' endpoints (admin keys)
+
+  /** Create an operational endpoint; `event_types` chooses among the operational event types. */
+  createOperationalEndpoint(body: BodyOf<'createOperationalEndpoint'>, options?: RequestOptions): Call<'createOperationalEndpoint'>;
+  /** List the operational endpoints. */
+  listOperationalEndpoints(query?: QueryOf<'listOperationalEndpoints'>, options?: RequestOptions): List<'listOperationalEndpoints'>;
+  /** Read an operational endpoint. */
+  getOperationalEndpoint(endpoint: string, options?: RequestOptions): Call<'getOperationalEndpoint'>;
+  /** Update an operational endpoint; fields left out keep their value. */
+  updateOperationalEndpoint(endpoint: string, body: BodyOf<'updateOperationalEndpoint'>, options?: RequestOptions): Call<'updateOperationalEndpoint'>;
+  /** Delete an operational endpoint. */
+  deleteOperationalEndpoint(endpoint: string, options?: RequestOptions): Call<'deleteOperationalEndpoint'>;
+  /** Read an operational endpoint's signing secret. */
+  getOperationalEndpointSecret(endpoint: string, options?: RequestOptions): Call<'getOperationalEndpointSecret'>;
+  /** Rotate an operational endpoint's signing secret. */
+  rotateOperationalEndpointSecret(endpoint: string, body?: BodyOf<'rotateOperationalEndpointSecret'>, options?: RequestOptions): Call<'rotateOperationalEndpointSecret'>;
+  /** List attempts to an operational endpoint. */
+  listOperationalEndpointAttempts(endpoint: string, query?: QueryOf<'listOperationalEndpointAttempts'>, options?: RequestOptions): List<'listOperationalEndpointAttempts'>;
 }

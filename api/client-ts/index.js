@@ -355,6 +355,11 @@ export class Hookd {
     return this.request('GET', `${endpointPath(tenant, endpoint)}/checks/${seg(check)}`, options);
   }
 
+  /** Send an endpoint the past messages it matches (with dry_run: only count them). @param {string} tenant @param {string} endpoint @param {object} body @param {RequestOptions} [options] */
+  backfillEndpoint(tenant, endpoint, body, options) {
+    return this.request('POST', `${endpointPath(tenant, endpoint)}/backfill`, { ...options, body });
+  }
+
   // --- Messages ---
 
   /**
@@ -445,6 +450,48 @@ export class Hookd {
   /** River's queue. @param {RequestOptions} [options] */
   getQueue(options) {
     return this.request('GET', '/api/v1/queue', options);
+  }
+
+  // --- Operational endpoints: the SaaS's own, for admin keys ---
+
+  /** Create an operational endpoint. @param {object} body @param {RequestOptions} [options] */
+  createOperationalEndpoint(body, options) {
+    return this.request('POST', '/api/v1/operational-endpoints', { ...options, body });
+  }
+
+  /** List the operational endpoints. @param {Record<string, unknown>} [query] @param {RequestOptions} [options] */
+  listOperationalEndpoints(query, options) {
+    return this.#list('/api/v1/operational-endpoints', query, options);
+  }
+
+  /** Read an operational endpoint. @param {string} endpoint @param {RequestOptions} [options] */
+  getOperationalEndpoint(endpoint, options) {
+    return this.request('GET', operationalPath(endpoint), options);
+  }
+
+  /** Update an operational endpoint. @param {string} endpoint @param {object} body @param {RequestOptions} [options] */
+  updateOperationalEndpoint(endpoint, body, options) {
+    return this.request('PATCH', operationalPath(endpoint), { ...options, body });
+  }
+
+  /** Delete an operational endpoint. @param {string} endpoint @param {RequestOptions} [options] */
+  deleteOperationalEndpoint(endpoint, options) {
+    return this.request('DELETE', operationalPath(endpoint), options);
+  }
+
+  /** Read an operational endpoint's signing secret. @param {string} endpoint @param {RequestOptions} [options] */
+  getOperationalEndpointSecret(endpoint, options) {
+    return this.request('GET', `${operationalPath(endpoint)}/secret`, options);
+  }
+
+  /** Rotate an operational endpoint's signing secret. @param {string} endpoint @param {object} [body] @param {RequestOptions} [options] */
+  rotateOperationalEndpointSecret(endpoint, body = {}, options) {
+    return this.request('POST', `${operationalPath(endpoint)}/secret/rotate`, { ...options, body });
+  }
+
+  /** List attempts to an operational endpoint. @param {string} endpoint @param {Record<string, unknown>} [query] @param {RequestOptions} [options] */
+  listOperationalEndpointAttempts(endpoint, query, options) {
+    return this.#list(`${operationalPath(endpoint)}/attempts`, query, options);
   }
 
   // --- The machinery ---
@@ -561,6 +608,11 @@ async function decode(method, path, res) {
 /** @param {string} tenant @param {string} endpoint */
 function endpointPath(tenant, endpoint) {
   return `/api/v1/tenants/${seg(tenant)}/endpoints/${seg(endpoint)}`;
+}
+
+/** @param {string} endpoint */
+function operationalPath(endpoint) {
+  return `/api/v1/operational-endpoints/${seg(endpoint)}`;
 }
 
 /** @param {string} tenant @param {string} message */

@@ -106,7 +106,7 @@ export interface paths {
         get: operations["getTenant"];
         /**
          * Create or update a tenant
-         * @description Idempotent upsert under an id chosen by the caller. Admin keys only.
+         * @description Idempotent upsert under an id chosen by the caller. Admin keys only. The id `hookd:operational` is reserved for hookd's operational webhooks (422).
          */
         put: operations["upsertTenant"];
         post?: never;
@@ -280,7 +280,10 @@ export interface paths {
         /** List a tenant's endpoints */
         get: operations["listEndpoints"];
         put?: never;
-        /** Create an endpoint */
+        /**
+         * Create an endpoint
+         * @description A tenant has at most 100 endpoints by default (`HOOKD_MAX_ENDPOINTS_PER_TENANT`); one more is 422.
+         */
         post: operations["createEndpoint"];
         delete?: never;
         options?: never;
@@ -641,7 +644,7 @@ export interface paths {
         put?: never;
         /**
          * Send a test event to one endpoint
-         * @description Publishes a new message of the event type with its example payload (`{}` when it has none) and delivers it to this endpoint only, whatever its event type and channel filters. Tenant keys and portal sessions may do it. A disabled endpoint answers 409; an unknown or archived event type 422.
+         * @description Publishes a new message of the event type with its example payload (`{}` when it has none) and delivers it to this endpoint only, whatever its event type and channel filters. Tenant keys and portal sessions may do it. A disabled endpoint answers 409; an unknown or archived event type 422. An endpoint gets at most 10 test events a minute by default (`HOOKD_TEST_SENDS_PER_MINUTE`, counted per API process); more is 429 with `Retry-After`.
          */
         post: operations["sendTestEvent"];
         delete?: never;
@@ -791,8 +794,521 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tenants/{tenant}/endpoints/{endpoint}/backfill": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The tenant's id. */
+                tenant: components["parameters"]["Tenant"];
+                /** @description The endpoint's id. */
+                endpoint: components["parameters"]["Endpoint"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send an endpoint past messages
+         * @description Sends the endpoint the tenant's messages since a time that its filters match and that it never got (for example because it did not exist yet): each becomes a delivery whose attempts have the trigger `backfill`, oldest message first, with the message's own `webhook-id`. An endpoint with a `rate_limit` gets them spread at that rate. One call sends at most 10,000 messages, all or nothing; `more` says when there are others, and calling again sends the next ones. `dry_run` counts them first. A disabled endpoint is a 409. Tenant keys and portal sessions may backfill their own endpoints.
+         */
+        post: operations["backfillEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/operational-endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the operational endpoints */
+        get: operations["listOperationalEndpoints"];
+        put?: never;
+        /**
+         * Create an operational endpoint
+         * @description An endpoint of the SaaS's where hookd sends operational events (see the document's `webhooks`). Its `tenant_id` is `hookd:operational`.
+         */
+        post: operations["createOperationalEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/operational-endpoints/{endpoint}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                endpoint: components["parameters"]["Endpoint"];
+            };
+            cookie?: never;
+        };
+        /** Read an operational endpoint */
+        get: operations["getOperationalEndpoint"];
+        put?: never;
+        post?: never;
+        /** Delete an operational endpoint */
+        delete: operations["deleteOperationalEndpoint"];
+        options?: never;
+        head?: never;
+        /** Update an operational endpoint */
+        patch: operations["updateOperationalEndpoint"];
+        trace?: never;
+    };
+    "/api/v1/operational-endpoints/{endpoint}/secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                endpoint: components["parameters"]["Endpoint"];
+            };
+            cookie?: never;
+        };
+        /** An operational endpoint's signing secret */
+        get: operations["getOperationalEndpointSecret"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/operational-endpoints/{endpoint}/secret/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                endpoint: components["parameters"]["Endpoint"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Rotate an operational endpoint's signing secret */
+        post: operations["rotateOperationalEndpointSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/operational-endpoints/{endpoint}/attempts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                endpoint: components["parameters"]["Endpoint"];
+            };
+            cookie?: never;
+        };
+        /** List attempts to an operational endpoint */
+        get: operations["listOperationalEndpointAttempts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    "endpoint.failing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An endpoint is failing
+         * @description The endpoint's deliveries keep failing: its health became `failing`. `last_attempt` is the latest failed attempt. Sent to the operational endpoints that chose `endpoint.failing`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The operational message's id, the same on every retry: dedupe on it. */
+                    "webhook-id": string;
+                    /** @description Unix seconds of this attempt. */
+                    "webhook-timestamp": string;
+                    /** @description `v1,<base64>` signatures with the operational endpoint's secret (Standard Webhooks). */
+                    "webhook-signature": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["EndpointFailingEvent"];
+                };
+            };
+            responses: {
+                /** @description Received. Any other answer, or none within 15 s, is retried on the schedule. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "endpoint.disabled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An endpoint was disabled
+         * @description The endpoint gets no more deliveries: hookd disabled it after it kept failing, or it answered 410 Gone, or its receiver asked (`webhook-delivery: disable`). A disable through the API or the portal is an `endpoint.updated`. Sent to the operational endpoints that chose `endpoint.disabled`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The operational message's id, the same on every retry: dedupe on it. */
+                    "webhook-id": string;
+                    /** @description Unix seconds of this attempt. */
+                    "webhook-timestamp": string;
+                    /** @description `v1,<base64>` signatures with the operational endpoint's secret (Standard Webhooks). */
+                    "webhook-signature": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["EndpointDisabledEvent"];
+                };
+            };
+            responses: {
+                /** @description Received. Any other answer, or none within 15 s, is retried on the schedule. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "endpoint.recovered": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An endpoint recovered
+         * @description A failing endpoint succeeded again: its health is `healthy`. `last_attempt` is the attempt that succeeded. Sent to the operational endpoints that chose `endpoint.recovered`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The operational message's id, the same on every retry: dedupe on it. */
+                    "webhook-id": string;
+                    /** @description Unix seconds of this attempt. */
+                    "webhook-timestamp": string;
+                    /** @description `v1,<base64>` signatures with the operational endpoint's secret (Standard Webhooks). */
+                    "webhook-signature": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["EndpointRecoveredEvent"];
+                };
+            };
+            responses: {
+                /** @description Received. Any other answer, or none within 15 s, is retried on the schedule. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "endpoint.created": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An endpoint was created
+         * @description A tenant's endpoint was created, through the API or the portal. Sent to the operational endpoints that chose `endpoint.created`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The operational message's id, the same on every retry: dedupe on it. */
+                    "webhook-id": string;
+                    /** @description Unix seconds of this attempt. */
+                    "webhook-timestamp": string;
+                    /** @description `v1,<base64>` signatures with the operational endpoint's secret (Standard Webhooks). */
+                    "webhook-signature": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["EndpointCreatedEvent"];
+                };
+            };
+            responses: {
+                /** @description Received. Any other answer, or none within 15 s, is retried on the schedule. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "endpoint.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An endpoint was changed
+         * @description A tenant's endpoint was changed, through the API or the portal (including being disabled or enabled by hand). `changed` names the fields that changed; a PATCH that changes nothing sends nothing. Sent to the operational endpoints that chose `endpoint.updated`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The operational message's id, the same on every retry: dedupe on it. */
+                    "webhook-id": string;
+                    /** @description Unix seconds of this attempt. */
+                    "webhook-timestamp": string;
+                    /** @description `v1,<base64>` signatures with the operational endpoint's secret (Standard Webhooks). */
+                    "webhook-signature": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["EndpointUpdatedEvent"];
+                };
+            };
+            responses: {
+                /** @description Received. Any other answer, or none within 15 s, is retried on the schedule. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "endpoint.deleted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An endpoint was deleted
+         * @description A tenant's endpoint was deleted, through the API or the portal. (Deleting a whole tenant sends none.) Sent to the operational endpoints that chose `endpoint.deleted`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The operational message's id, the same on every retry: dedupe on it. */
+                    "webhook-id": string;
+                    /** @description Unix seconds of this attempt. */
+                    "webhook-timestamp": string;
+                    /** @description `v1,<base64>` signatures with the operational endpoint's secret (Standard Webhooks). */
+                    "webhook-signature": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["EndpointDeletedEvent"];
+                };
+            };
+            responses: {
+                /** @description Received. Any other answer, or none within 15 s, is retried on the schedule. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "endpoint.secret_rotated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An endpoint's secret was rotated
+         * @description A tenant's endpoint has a new signing secret. `reason` says until when the previous one signs too. Sent to the operational endpoints that chose `endpoint.secret_rotated`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The operational message's id, the same on every retry: dedupe on it. */
+                    "webhook-id": string;
+                    /** @description Unix seconds of this attempt. */
+                    "webhook-timestamp": string;
+                    /** @description `v1,<base64>` signatures with the operational endpoint's secret (Standard Webhooks). */
+                    "webhook-signature": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["EndpointSecretRotatedEvent"];
+                };
+            };
+            responses: {
+                /** @description Received. Any other answer, or none within 15 s, is retried on the schedule. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "message.attempt.exhausted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A delivery gave up
+         * @description A delivery is `failed` after its last scheduled (or backfill) attempt: the retry schedule ran out, the endpoint was disabled, its address is blocked, or the receiver asked to stop. It can still be re-sent (resend, recover, replay); a failed re-send sends no second event. Sent to the operational endpoints that chose `message.attempt.exhausted`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header: {
+                    /** @description The operational message's id, the same on every retry: dedupe on it. */
+                    "webhook-id": string;
+                    /** @description Unix seconds of this attempt. */
+                    "webhook-timestamp": string;
+                    /** @description `v1,<base64>` signatures with the operational endpoint's secret (Standard Webhooks). */
+                    "webhook-signature": string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["MessageAttemptExhaustedEvent"];
+                };
+            };
+            responses: {
+                /** @description Received. Any other answer, or none within 15 s, is retried on the schedule. */
+                "2XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         /** @description An RFC 9457 problem detail. Every error answer of the API has this shape and the content type `application/problem+json`. */
@@ -833,10 +1349,10 @@ export interface components {
              */
             message: string;
         };
-        /** @description Free-form JSON object kept for the caller; hookd does not interpret it. */
+        /** @description Free-form JSON object kept for the caller; hookd does not interpret it. At most 16 KiB as sent (for tenants and endpoints), nested at most 32 levels; its strings and keys are text (no `\u0000`) and its numbers fit a double. */
         Metadata: Record<string, unknown>;
         /**
-         * @description A tenant's id, chosen by the caller (for example its own customer id).
+         * @description A tenant's id, chosen by the caller (for example its own customer id). `.` and `..` are not tenant ids.
          * @example cus_1234
          */
         TenantID: string;
@@ -985,7 +1501,7 @@ export interface components {
         EventTypeCreate: {
             name: components["schemas"]["EventTypeName"];
             description?: string;
-            /** @description A JSON Schema (draft 2020-12) that every payload of this event type must satisfy; null for none. */
+            /** @description A JSON Schema (draft 2020-12) that every payload of this event type must satisfy; null for none. It must compile, and may refer only to itself (`#/$defs/...`, anchors) and the JSON Schema meta-schemas: a `$ref` to a file, a URL or anything else is refused (422) and never loaded. */
             schema?: Record<string, unknown> | null;
             /** @description An example payload; null for none. */
             example?: Record<string, unknown> | null;
@@ -993,7 +1509,7 @@ export interface components {
         /** @description Changes to an event type; fields left out keep their value. */
         EventTypeUpdate: {
             description?: string;
-            /** @description A new JSON Schema, or null to remove it. */
+            /** @description A new JSON Schema, or null to remove it. The same rules as at creation; a PATCH of an event type whose stored schema no longer compiles must send a new one. */
             schema?: Record<string, unknown> | null;
             /** @description A new example payload, or null to remove it. */
             example?: Record<string, unknown> | null;
@@ -1056,6 +1572,42 @@ export interface components {
              * @description When the endpoint was last changed.
              */
             updated_at: string;
+            /**
+             * Format: date-time
+             * @description When it was last disabled; null while enabled.
+             */
+            disabled_at: string | null;
+            /** @description At most this many attempts to it run at once per worker process; null: the server's HOOKD_MAX_IN_FLIGHT (8). */
+            max_in_flight: number | null;
+            /** @description `healthy`; `failing` (a warning: every attempt has failed for at least HOOKD_FAILING_AFTER, 1 hour); `disabled` (by hand, by 410, by the receiver's `webhook-delivery: disable`, or after every attempt failed for HOOKD_DISABLE_AFTER, 5 days). */
+            health: {
+                /** @enum {string} */
+                state: "healthy" | "failing" | "disabled";
+                /**
+                 * Format: date-time
+                 * @description When the current state began (null when healthy).
+                 */
+                since: string | null;
+                /**
+                 * Format: date-time
+                 * @description When the current run of failed attempts began; null when the last attempt succeeded.
+                 */
+                failing_since: string | null;
+                /** @description The latest failure, as the receiver answered or the error class. */
+                last_error: string;
+                /** Format: date-time */
+                last_failure_at: string | null;
+            };
+            /** @description The circuit breaker's last transition. `open`: after consecutive failures its deliveries wait without taking worker slots; `half_open`: one probe attempt is testing it; `closed`: normal. */
+            circuit: {
+                /** @enum {string} */
+                state: "closed" | "open" | "half_open";
+                /** Format: date-time */
+                since: string | null;
+                reason: string;
+            };
+            /** @description Deliveries kept for it while it was disabled; PATCH with `send_parked: true` (and `disabled: false`) sends them, each with its original webhook-id. */
+            parked_count: number;
         };
         /** @description A new endpoint. Its signing secret is generated unless one is given. */
         EndpointCreate: {
@@ -1070,17 +1622,17 @@ export interface components {
             event_types?: string[];
             /** @description Channels this endpoint wants; empty means all. A message is sent when it shares at least one channel. */
             channels?: string[];
-            /** @description Custom headers sent with every delivery, name to value. They cannot override hookd's own headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`, `webhook-check`, `content-type`, `user-agent`) nor hop-by-hop ones. Stored encrypted. A header sent with the value `[redacted]` keeps the value it has, so the headers of a GET (where secret values read `[redacted]`) can be sent back unchanged; `[redacted]` for a header that has no value yet is a 422. The value `[redacted]` itself cannot be stored. The values of credential headers are never shown: `Authorization`, `Cookie`, `Proxy-Authorization`, `X-Api-Key`, any name ending in `-token`, `-key` or `-secret` (without regard to case), and the names in `secret_headers`. They read `[redacted]` in API answers and the attempt log. */
+            /** @description Custom headers sent with every delivery, name to value. They cannot override hookd's own headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`, `webhook-check`, `content-type`, `user-agent`) nor hop-by-hop ones. Stored encrypted. A header sent with the value `[redacted]` keeps the value it has, so the headers of a GET (where secret values read `[redacted]`) can be sent back unchanged; `[redacted]` for a header that has no value yet is a 422. The value `[redacted]` itself cannot be stored. The values of credential headers are never shown: `Authorization`, `Cookie`, `Proxy-Authorization`, `X-Api-Key`, any name ending in `-token`, `-key` or `-secret` (without regard to case), and the names in `secret_headers`. They read `[redacted]` in API answers and the attempt log. At most 50, each value at most 4 KiB. */
             headers?: {
                 [key: string]: string;
             };
             /** @description Header names, beyond the built-in credential names (`Authorization`, `Cookie`, `Proxy-Authorization`, `X-Api-Key`, names ending in `-token`, `-key` or `-secret`), whose values are never shown: they read `[redacted]` in API answers and the attempt log. Compared without regard to case; duplicates are dropped. A name need not be among `headers`. PATCH replaces the list; leaving it out keeps it. */
             secret_headers?: string[];
-            /** @description Most deliveries per second to this endpoint, per worker process (attempts over it wait their turn and do not count as attempts); null for no limit. */
+            /** @description Most deliveries per second to this endpoint, per worker process (attempts over it wait their turn and do not count as attempts); at most 10000; null for no limit. */
             rate_limit?: number | null;
             /** @default false */
             disabled?: boolean;
-            /** @description A JSON object, or null to clear it. */
+            /** @description A JSON object of at most 16 KiB, or null to clear it. */
             metadata?: components["schemas"]["Metadata"] | null;
             /** @description The signing secret to use instead of a generated one: `whsec_` and the standard base64 of 24 to 64 bytes. Only for `v1` endpoints: hookd always generates the private key of a `v1a` endpoint itself. */
             secret?: string;
@@ -1090,11 +1642,20 @@ export interface components {
              * @enum {string}
              */
             signature_scheme?: "v1" | "v1a";
+            /** @description At most this many attempts at once per worker process; null: the server's default. */
+            max_in_flight?: number | null;
             /**
              * @description Send the attempt's W3C `traceparent` header (and `tracestate`) to this endpoint, so that a receiver that traces can join hookd's trace of the delivery. Off unless asked: a trace id says something about the sender's systems. Only when hookd runs with tracing (OTEL_EXPORTER_OTLP_ENDPOINT).
              * @default false
              */
             forward_trace_context?: boolean;
+            /** @description Why it is disabled. */
+            disabled_reason?: string;
+            /**
+             * Format: date-time
+             * @description Also send the new endpoint the messages created since then that it matches, as `POST .../backfill` does, in the same transaction: the answer's `backfill` says how many. Bounded like that route's `since`. Only at creation.
+             */
+            backfill_since?: string;
         };
         /** @description Changes to an endpoint; fields left out keep their value. Lists and maps given replace the old ones whole. The secret and signature scheme cannot be changed here (422): rotate the secret instead. */
         EndpointUpdate: {
@@ -1109,20 +1670,24 @@ export interface components {
             event_types?: string[];
             /** @description Channels this endpoint wants; empty means all. A message is sent when it shares at least one channel. */
             channels?: string[];
-            /** @description Custom headers sent with every delivery, name to value. They cannot override hookd's own headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`, `webhook-check`, `content-type`, `user-agent`) nor hop-by-hop ones. Stored encrypted. A header sent with the value `[redacted]` keeps the value it has, so the headers of a GET (where secret values read `[redacted]`) can be sent back unchanged; `[redacted]` for a header that has no value yet is a 422. The value `[redacted]` itself cannot be stored. The values of credential headers are never shown: `Authorization`, `Cookie`, `Proxy-Authorization`, `X-Api-Key`, any name ending in `-token`, `-key` or `-secret` (without regard to case), and the names in `secret_headers`. They read `[redacted]` in API answers and the attempt log. */
+            /** @description Custom headers sent with every delivery, name to value. They cannot override hookd's own headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`, `webhook-check`, `content-type`, `user-agent`) nor hop-by-hop ones. Stored encrypted. A header sent with the value `[redacted]` keeps the value it has, so the headers of a GET (where secret values read `[redacted]`) can be sent back unchanged; `[redacted]` for a header that has no value yet is a 422. The value `[redacted]` itself cannot be stored. The values of credential headers are never shown: `Authorization`, `Cookie`, `Proxy-Authorization`, `X-Api-Key`, any name ending in `-token`, `-key` or `-secret` (without regard to case), and the names in `secret_headers`. They read `[redacted]` in API answers and the attempt log. At most 50, each value at most 4 KiB. */
             headers?: {
                 [key: string]: string;
             };
             /** @description Header names, beyond the built-in credential names (`Authorization`, `Cookie`, `Proxy-Authorization`, `X-Api-Key`, names ending in `-token`, `-key` or `-secret`), whose values are never shown: they read `[redacted]` in API answers and the attempt log. Compared without regard to case; duplicates are dropped. A name need not be among `headers`. PATCH replaces the list; leaving it out keeps it. */
             secret_headers?: string[];
-            /** @description Most deliveries per second to this endpoint, per worker process (attempts over it wait their turn and do not count as attempts); null for no limit. */
+            /** @description Most deliveries per second to this endpoint, per worker process (attempts over it wait their turn and do not count as attempts); at most 10000; null for no limit. */
             rate_limit?: number | null;
             /** @description true stops deliveries (the reason defaults to "disabled by the API"); false resumes them and clears the reason. */
             disabled?: boolean;
             /** @description Why it is disabled. */
             disabled_reason?: string;
-            /** @description A JSON object, or null to clear it. */
+            /** @description A JSON object of at most 16 KiB, or null to clear it. */
             metadata?: components["schemas"]["Metadata"] | null;
+            /** @description At most this many attempts at once per worker process; null: the server's default. */
+            max_in_flight?: number | null;
+            /** @description Send the deliveries parked while it was disabled (see `parked_count`); with `disabled: false` in the same request, or when it is enabled. */
+            send_parked?: boolean;
             /** @description Send the attempt's W3C `traceparent` header (and `tracestate`) to this endpoint, so that a receiver that traces can join hookd's trace of the delivery. Off unless asked: a trace id says something about the sender's systems. Only when hookd runs with tracing (OTEL_EXPORTER_OTLP_ENDPOINT). */
             forward_trace_context?: boolean;
         };
@@ -1236,10 +1801,10 @@ export interface components {
              */
             endpoint_id: string;
             /**
-             * @description `failed`: retries exhausted or endpoint gone; it can be replayed.
+             * @description `failed`: retries exhausted or endpoint gone; it can be replayed. `parked`: its endpoint is disabled; it waits to be sent when the endpoint is enabled with `send_parked`.
              * @enum {string}
              */
-            status: "pending" | "succeeded" | "failed";
+            status: "pending" | "succeeded" | "failed" | "parked";
             /** @description Attempts made so far. */
             attempts: number;
             /**
@@ -1301,10 +1866,10 @@ export interface components {
             /** @description 1 for the first attempt of the delivery, then 2, 3, ... */
             attempt: number;
             /**
-             * @description `manual` for resends, recovers and replays.
+             * @description `manual` for resends, recovers and replays; `backfill` for messages sent to an endpoint after the fact (`POST .../backfill`).
              * @enum {string}
              */
-            trigger: "scheduled" | "manual";
+            trigger: "scheduled" | "manual" | "backfill";
             /** @enum {string} */
             status: "succeeded" | "failed";
             /** @description The HTTP status the endpoint answered; null when there was no answer. */
@@ -1385,7 +1950,7 @@ export interface components {
             /** @constant */
             dry_run: true;
         };
-        /** @description An operator's bulk replay and its progress. */
+        /** @description A recorded re-send and its progress: a bulk replay, an endpoint's recover or backfill, or a message's resend. */
         Replay: {
             /**
              * Format: uuid
@@ -1397,7 +1962,7 @@ export interface components {
              * @example api:admin
              */
             created_by: string;
-            /** @description The filter as it was asked. */
+            /** @description The filter as it was asked. A backfill's record has `kind: "backfill"`, its `tenant_id`, `endpoint_id` and `since`. */
             filter: Record<string, unknown>;
             /**
              * @description `finished` once every matched delivery has been enqueued.
@@ -1550,10 +2115,10 @@ export interface components {
             /** @description The message's event type. */
             event_type: string;
             /**
-             * @description `failed`: retries exhausted or endpoint gone; it can be replayed.
+             * @description `failed`: retries exhausted or endpoint gone; it can be replayed. `parked`: its endpoint is disabled; it waits to be sent when the endpoint is enabled with `send_parked`.
              * @enum {string}
              */
-            status: "pending" | "succeeded" | "failed";
+            status: "pending" | "succeeded" | "failed" | "parked";
             /** @description Attempts made so far. */
             attempts: number;
             /**
@@ -1741,6 +2306,472 @@ export interface components {
             /** @description Pass as `cursor` to get the next page; null on the last page. */
             next_cursor: string | null;
         };
+        /** @description What to send: the tenant's messages created since `since` that the endpoint's filters match and that it has not had, oldest first. */
+        BackfillCreate: {
+            /**
+             * Format: date-time
+             * @description Send the messages created since then. Not in the future, and within the retention window (`HOOKD_RETENTION`, 30 days by default): older messages are gone.
+             */
+            since: string;
+            /**
+             * @description Only count them; nothing is sent.
+             * @default false
+             */
+            dry_run?: boolean;
+        };
+        /** @description The count of a backfill's dry run. */
+        BackfillDryRun: {
+            /** @description How many messages the backfill would send, all told. One backfill sends at most `limit` of them; call again for the rest. */
+            matched: number;
+            /** @constant */
+            dry_run: true;
+            /** @description The most messages one backfill sends (10000). */
+            limit: number;
+        };
+        /** @description A backfill that was started: its deliveries are queued (attempts with trigger `backfill`), paced by the endpoint's `rate_limit` when it has one. */
+        BackfillStarted: {
+            /** @description How many messages were queued for the endpoint. */
+            enqueued: number;
+            /**
+             * Format: uuid
+             * @description The replay that records the backfill, with its progress (GET /api/v1/replays/{replay}, admin keys).
+             */
+            replay_id: string;
+            /** @description true when more messages matched than one backfill sends: call again with the same `since` for the next ones (those sent are skipped). */
+            more: boolean;
+        };
+        /** @description The created endpoint, with its backfill when `backfill_since` was given. */
+        EndpointCreated: components["schemas"]["Endpoint"] & {
+            backfill?: components["schemas"]["BackfillStarted"];
+        };
+        /** @description A new operational endpoint of the SaaS's. Its signing secret is generated unless one is given. */
+        OperationalEndpointCreate: {
+            /**
+             * Format: uri
+             * @description Where deliveries are POSTed: an absolute http or https URL.
+             * @example https://example.com/webhooks
+             */
+            url: string;
+            description?: string;
+            /** @description The operational event types it wants, from `endpoint.failing`, `endpoint.disabled`, `endpoint.recovered`, `endpoint.created`, `endpoint.updated`, `endpoint.deleted`, `endpoint.secret_rotated` and `message.attempt.exhausted`, or prefixes of them (`endpoint.*`); empty means all. Another name is a 422. */
+            event_types?: string[];
+            /** @description Custom headers sent with every delivery, name to value. They cannot override hookd's own headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`, `content-type`, `user-agent`) nor hop-by-hop ones. Stored encrypted. A header sent with the value `[redacted]` keeps the value it has, so the headers of a GET (where secret values read `[redacted]`) can be sent back unchanged; `[redacted]` for a header that has no value yet is a 422. The value `[redacted]` itself cannot be stored. The values of credential headers are never shown: `Authorization`, `Cookie`, `Proxy-Authorization`, `X-Api-Key`, any name ending in `-token`, `-key` or `-secret` (without regard to case), and the names in `secret_headers`. They read `[redacted]` in API answers and the attempt log. */
+            headers?: {
+                [key: string]: string;
+            };
+            /** @description Header names, beyond the built-in credential names (`Authorization`, `Cookie`, `Proxy-Authorization`, `X-Api-Key`, names ending in `-token`, `-key` or `-secret`), whose values are never shown: they read `[redacted]` in API answers and the attempt log. Compared without regard to case; duplicates are dropped. A name need not be among `headers`. PATCH replaces the list; leaving it out keeps it. */
+            secret_headers?: string[];
+            /** @description Most deliveries per second to this endpoint, per worker process (attempts over it wait their turn and do not count as attempts); null for no limit. */
+            rate_limit?: number | null;
+            /** @default false */
+            disabled?: boolean;
+            /** @description A JSON object, or null to clear it. */
+            metadata?: components["schemas"]["Metadata"] | null;
+            /** @description The signing secret to use instead of a generated one: `whsec_` and the standard base64 of 24 to 64 bytes. Only for `v1` endpoints: hookd always generates the private key of a `v1a` endpoint itself. */
+            secret?: string;
+            /**
+             * @description `v1`: HMAC-SHA256 with a `whsec_` secret; `v1a`: ed25519, verified with the `whpk_` public key.
+             * @default v1
+             * @enum {string}
+             */
+            signature_scheme?: "v1" | "v1a";
+            /**
+             * Format: date-time
+             * @description Also send it the operational events since then.
+             */
+            backfill_since?: string;
+        };
+        /** @description Changes to an operational endpoint; fields left out keep their value. */
+        OperationalEndpointUpdate: {
+            /**
+             * Format: uri
+             * @description Where deliveries are POSTed: an absolute http or https URL.
+             * @example https://example.com/webhooks
+             */
+            url?: string;
+            description?: string;
+            /** @description The operational event types it wants, from `endpoint.failing`, `endpoint.disabled`, `endpoint.recovered`, `endpoint.created`, `endpoint.updated`, `endpoint.deleted`, `endpoint.secret_rotated` and `message.attempt.exhausted`, or prefixes of them (`endpoint.*`); empty means all. Another name is a 422. */
+            event_types?: string[];
+            /** @description Custom headers sent with every delivery, name to value. They cannot override hookd's own headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`, `content-type`, `user-agent`) nor hop-by-hop ones. Stored encrypted. A header sent with the value `[redacted]` keeps the value it has, so the headers of a GET (where secret values read `[redacted]`) can be sent back unchanged; `[redacted]` for a header that has no value yet is a 422. The value `[redacted]` itself cannot be stored. The values of credential headers are never shown: `Authorization`, `Cookie`, `Proxy-Authorization`, `X-Api-Key`, any name ending in `-token`, `-key` or `-secret` (without regard to case), and the names in `secret_headers`. They read `[redacted]` in API answers and the attempt log. */
+            headers?: {
+                [key: string]: string;
+            };
+            /** @description Header names, beyond the built-in credential names (`Authorization`, `Cookie`, `Proxy-Authorization`, `X-Api-Key`, names ending in `-token`, `-key` or `-secret`), whose values are never shown: they read `[redacted]` in API answers and the attempt log. Compared without regard to case; duplicates are dropped. A name need not be among `headers`. PATCH replaces the list; leaving it out keeps it. */
+            secret_headers?: string[];
+            /** @description Most deliveries per second to this endpoint, per worker process (attempts over it wait their turn and do not count as attempts); null for no limit. */
+            rate_limit?: number | null;
+            /** @description true stops deliveries (the reason defaults to "disabled by the API"); false resumes them and clears the reason. */
+            disabled?: boolean;
+            /** @description Why it is disabled. */
+            disabled_reason?: string;
+            /** @description A JSON object, or null to clear it. */
+            metadata?: components["schemas"]["Metadata"] | null;
+        };
+        /** @description The attempt that led to an operational event. */
+        OperationalAttempt: {
+            /**
+             * Format: uuid
+             * @description The attempt's id, as in the attempt log.
+             */
+            id: string;
+            /**
+             * Format: uuid
+             * @description The message it tried to deliver.
+             */
+            message_id: string;
+            /** @description The HTTP status the endpoint answered; null when there was no answer. */
+            status_code: number | null;
+            /** @description The error class (as in Attempt.error); null on success. */
+            error: string | null;
+            /** @description The error in words; empty on success. */
+            error_detail: string;
+            /**
+             * Format: date-time
+             * @description When the attempt started.
+             */
+            started_at: string;
+        };
+        /**
+         * @description The endpoint's deliveries keep failing: its health became `failing`. `last_attempt` is the latest failed attempt.
+         * @example {
+         *       "type": "endpoint.failing",
+         *       "timestamp": "2026-01-02T15:04:05Z",
+         *       "data": {
+         *         "tenant_id": "cus_1234",
+         *         "endpoint_id": "01943b80-1c2d-7e3f-8a4b-5c6d7e8f9a0b",
+         *         "url": "https://example.com/webhooks",
+         *         "reason": "the last 5 attempts failed",
+         *         "last_attempt": {
+         *           "id": "01943b8e-6a1f-7c4d-9e2a-3b5c7d9f1a2b",
+         *           "message_id": "01943b8e-5f00-7a11-8c3d-1e2f3a4b5c6d",
+         *           "status_code": 500,
+         *           "error": "status",
+         *           "error_detail": "endpoint answered 500 Internal Server Error",
+         *           "started_at": "2026-01-02T15:04:05Z"
+         *         }
+         *       }
+         *     }
+         */
+        EndpointFailingEvent: {
+            /** @constant */
+            type: "endpoint.failing";
+            /**
+             * Format: date-time
+             * @description When it happened.
+             */
+            timestamp: string;
+            data: {
+                tenant_id: components["schemas"]["TenantID"];
+                /**
+                 * Format: uuid
+                 * @description The tenant's endpoint.
+                 */
+                endpoint_id: string;
+                /** @description Its URL. */
+                url: string;
+                /** @description Why it is counted as failing. */
+                reason: string;
+                /** @description The attempt that led to the event; null when none did. */
+                last_attempt: components["schemas"]["OperationalAttempt"] | null;
+            };
+        };
+        /**
+         * @description The endpoint gets no more deliveries: hookd disabled it after it kept failing, or it answered 410 Gone, or its receiver asked (`webhook-delivery: disable`). A disable through the API or the portal is an `endpoint.updated`.
+         * @example {
+         *       "type": "endpoint.disabled",
+         *       "timestamp": "2026-01-02T15:04:05Z",
+         *       "data": {
+         *         "tenant_id": "cus_1234",
+         *         "endpoint_id": "01943b80-1c2d-7e3f-8a4b-5c6d7e8f9a0b",
+         *         "url": "https://example.com/webhooks",
+         *         "reason": "the endpoint answered 410 Gone",
+         *         "last_attempt": {
+         *           "id": "01943b8e-6a1f-7c4d-9e2a-3b5c7d9f1a2b",
+         *           "message_id": "01943b8e-5f00-7a11-8c3d-1e2f3a4b5c6d",
+         *           "status_code": 410,
+         *           "error": "gone",
+         *           "error_detail": "endpoint answered 410 Gone",
+         *           "started_at": "2026-01-02T15:04:05Z"
+         *         }
+         *       }
+         *     }
+         */
+        EndpointDisabledEvent: {
+            /** @constant */
+            type: "endpoint.disabled";
+            /**
+             * Format: date-time
+             * @description When it happened.
+             */
+            timestamp: string;
+            data: {
+                tenant_id: components["schemas"]["TenantID"];
+                /**
+                 * Format: uuid
+                 * @description The tenant's endpoint.
+                 */
+                endpoint_id: string;
+                /** @description Its URL. */
+                url: string;
+                /** @description Why it was disabled. */
+                reason: string;
+                /** @description The attempt that led to the event; null when none did. */
+                last_attempt: components["schemas"]["OperationalAttempt"] | null;
+            };
+        };
+        /**
+         * @description A failing endpoint succeeded again: its health is `healthy`. `last_attempt` is the attempt that succeeded.
+         * @example {
+         *       "type": "endpoint.recovered",
+         *       "timestamp": "2026-01-02T15:04:05Z",
+         *       "data": {
+         *         "tenant_id": "cus_1234",
+         *         "endpoint_id": "01943b80-1c2d-7e3f-8a4b-5c6d7e8f9a0b",
+         *         "url": "https://example.com/webhooks",
+         *         "reason": "",
+         *         "last_attempt": {
+         *           "id": "01943b8e-6a1f-7c4d-9e2a-3b5c7d9f1a2b",
+         *           "message_id": "01943b8e-5f00-7a11-8c3d-1e2f3a4b5c6d",
+         *           "status_code": 200,
+         *           "error": null,
+         *           "error_detail": "",
+         *           "started_at": "2026-01-02T15:04:05Z"
+         *         }
+         *       }
+         *     }
+         */
+        EndpointRecoveredEvent: {
+            /** @constant */
+            type: "endpoint.recovered";
+            /**
+             * Format: date-time
+             * @description When it happened.
+             */
+            timestamp: string;
+            data: {
+                tenant_id: components["schemas"]["TenantID"];
+                /**
+                 * Format: uuid
+                 * @description The tenant's endpoint.
+                 */
+                endpoint_id: string;
+                /** @description Its URL. */
+                url: string;
+                /** @description Why, in words; empty when the type says it all. */
+                reason: string;
+                /** @description The attempt that led to the event; null when none did. */
+                last_attempt: components["schemas"]["OperationalAttempt"] | null;
+            };
+        };
+        /**
+         * @description A tenant's endpoint was created, through the API or the portal.
+         * @example {
+         *       "type": "endpoint.created",
+         *       "timestamp": "2026-01-02T15:04:05Z",
+         *       "data": {
+         *         "tenant_id": "cus_1234",
+         *         "endpoint_id": "01943b80-1c2d-7e3f-8a4b-5c6d7e8f9a0b",
+         *         "url": "https://example.com/webhooks",
+         *         "reason": "",
+         *         "last_attempt": null
+         *       }
+         *     }
+         */
+        EndpointCreatedEvent: {
+            /** @constant */
+            type: "endpoint.created";
+            /**
+             * Format: date-time
+             * @description When it happened.
+             */
+            timestamp: string;
+            data: {
+                tenant_id: components["schemas"]["TenantID"];
+                /**
+                 * Format: uuid
+                 * @description The tenant's endpoint.
+                 */
+                endpoint_id: string;
+                /** @description Its URL. */
+                url: string;
+                /** @description Why, in words; empty when the type says it all. */
+                reason: string;
+                /** @description The attempt that led to the event; null when none did. */
+                last_attempt: components["schemas"]["OperationalAttempt"] | null;
+            };
+        };
+        /**
+         * @description A tenant's endpoint was changed, through the API or the portal (including being disabled or enabled by hand). `changed` names the fields that changed; a PATCH that changes nothing sends nothing.
+         * @example {
+         *       "type": "endpoint.updated",
+         *       "timestamp": "2026-01-02T15:04:05Z",
+         *       "data": {
+         *         "tenant_id": "cus_1234",
+         *         "endpoint_id": "01943b80-1c2d-7e3f-8a4b-5c6d7e8f9a0b",
+         *         "url": "https://example.com/webhooks",
+         *         "reason": "",
+         *         "last_attempt": null,
+         *         "changed": [
+         *           "url",
+         *           "event_types"
+         *         ]
+         *       }
+         *     }
+         */
+        EndpointUpdatedEvent: {
+            /** @constant */
+            type: "endpoint.updated";
+            /**
+             * Format: date-time
+             * @description When it happened.
+             */
+            timestamp: string;
+            data: {
+                tenant_id: components["schemas"]["TenantID"];
+                /**
+                 * Format: uuid
+                 * @description The tenant's endpoint.
+                 */
+                endpoint_id: string;
+                /** @description Its URL. */
+                url: string;
+                /** @description Why, in words; empty when the type says it all. */
+                reason: string;
+                /** @description The attempt that led to the event; null when none did. */
+                last_attempt: components["schemas"]["OperationalAttempt"] | null;
+                /** @description The endpoint's fields that changed, named as in the API. */
+                changed: ("url" | "description" | "event_types" | "channels" | "headers" | "secret_headers" | "rate_limit" | "disabled" | "disabled_reason" | "metadata")[];
+            };
+        };
+        /**
+         * @description A tenant's endpoint was deleted, through the API or the portal. (Deleting a whole tenant sends none.)
+         * @example {
+         *       "type": "endpoint.deleted",
+         *       "timestamp": "2026-01-02T15:04:05Z",
+         *       "data": {
+         *         "tenant_id": "cus_1234",
+         *         "endpoint_id": "01943b80-1c2d-7e3f-8a4b-5c6d7e8f9a0b",
+         *         "url": "https://example.com/webhooks",
+         *         "reason": "",
+         *         "last_attempt": null
+         *       }
+         *     }
+         */
+        EndpointDeletedEvent: {
+            /** @constant */
+            type: "endpoint.deleted";
+            /**
+             * Format: date-time
+             * @description When it happened.
+             */
+            timestamp: string;
+            data: {
+                tenant_id: components["schemas"]["TenantID"];
+                /**
+                 * Format: uuid
+                 * @description The tenant's endpoint.
+                 */
+                endpoint_id: string;
+                /** @description Its URL. */
+                url: string;
+                /** @description Why, in words; empty when the type says it all. */
+                reason: string;
+                /** @description The attempt that led to the event; null when none did. */
+                last_attempt: components["schemas"]["OperationalAttempt"] | null;
+            };
+        };
+        /**
+         * @description A tenant's endpoint has a new signing secret. `reason` says until when the previous one signs too.
+         * @example {
+         *       "type": "endpoint.secret_rotated",
+         *       "timestamp": "2026-01-02T15:04:05Z",
+         *       "data": {
+         *         "tenant_id": "cus_1234",
+         *         "endpoint_id": "01943b80-1c2d-7e3f-8a4b-5c6d7e8f9a0b",
+         *         "url": "https://example.com/webhooks",
+         *         "reason": "a new secret signs from now on; the previous one signs too until 2026-01-03T15:04:05Z",
+         *         "last_attempt": null
+         *       }
+         *     }
+         */
+        EndpointSecretRotatedEvent: {
+            /** @constant */
+            type: "endpoint.secret_rotated";
+            /**
+             * Format: date-time
+             * @description When it happened.
+             */
+            timestamp: string;
+            data: {
+                tenant_id: components["schemas"]["TenantID"];
+                /**
+                 * Format: uuid
+                 * @description The tenant's endpoint.
+                 */
+                endpoint_id: string;
+                /** @description Its URL. */
+                url: string;
+                /** @description Until when the previous secret signs too. */
+                reason: string;
+                /** @description The attempt that led to the event; null when none did. */
+                last_attempt: components["schemas"]["OperationalAttempt"] | null;
+            };
+        };
+        /**
+         * @description A delivery is `failed` after its last scheduled (or backfill) attempt: the retry schedule ran out, the endpoint was disabled, its address is blocked, or the receiver asked to stop. It can still be re-sent (resend, recover, replay); a failed re-send sends no second event.
+         * @example {
+         *       "type": "message.attempt.exhausted",
+         *       "timestamp": "2026-01-02T15:04:05Z",
+         *       "data": {
+         *         "tenant_id": "cus_1234",
+         *         "endpoint_id": "01943b80-1c2d-7e3f-8a4b-5c6d7e8f9a0b",
+         *         "url": "https://example.com/webhooks",
+         *         "reason": "the retry schedule is exhausted after 8 attempts",
+         *         "last_attempt": {
+         *           "id": "01943b8e-6a1f-7c4d-9e2a-3b5c7d9f1a2b",
+         *           "message_id": "01943b8e-5f00-7a11-8c3d-1e2f3a4b5c6d",
+         *           "status_code": 500,
+         *           "error": "status",
+         *           "error_detail": "endpoint answered 500 Internal Server Error",
+         *           "started_at": "2026-01-02T15:04:05Z"
+         *         },
+         *         "message_id": "01943b8e-5f00-7a11-8c3d-1e2f3a4b5c6d",
+         *         "event_type": "invoice.paid",
+         *         "attempts": 8
+         *       }
+         *     }
+         */
+        MessageAttemptExhaustedEvent: {
+            /** @constant */
+            type: "message.attempt.exhausted";
+            /**
+             * Format: date-time
+             * @description When it happened.
+             */
+            timestamp: string;
+            data: {
+                tenant_id: components["schemas"]["TenantID"];
+                /**
+                 * Format: uuid
+                 * @description The tenant's endpoint.
+                 */
+                endpoint_id: string;
+                /** @description Its URL. */
+                url: string;
+                /** @description Why it gave up. */
+                reason: string;
+                /** @description The last attempt. */
+                last_attempt: components["schemas"]["OperationalAttempt"] | null;
+                /**
+                 * Format: uuid
+                 * @description The message that was not delivered.
+                 */
+                message_id: string;
+                event_type: components["schemas"]["EventTypeName"];
+                /** @description How many attempts the delivery had. */
+                attempts: number;
+            };
+        };
     };
     responses: {
         /** @description The request is malformed: bad JSON, a bad query or path parameter. */
@@ -1806,7 +2837,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description Any other error (e.g. 405, 429, 500, 503). */
+        /** @description Any other error (e.g. 405, 408, 500, 503). */
         UnexpectedError: {
             headers: {
                 [name: string]: unknown;
@@ -2470,7 +3501,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Endpoint"];
+                    "application/json": components["schemas"]["EndpointCreated"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -2780,7 +3811,7 @@ export interface operations {
                 /** @description Only messages with a delivery to this endpoint. */
                 endpoint_id?: string;
                 /** @description Only messages with a delivery in this status. */
-                status?: "pending" | "succeeded" | "failed";
+                status?: "pending" | "succeeded" | "failed" | "parked";
             };
             header?: never;
             path: {
@@ -3079,8 +4110,10 @@ export interface operations {
                     "application/json": components["schemas"]["PortalSession"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["UnprocessableEntity"];
             default: components["responses"]["UnexpectedError"];
         };
@@ -3101,8 +4134,10 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["UnprocessableEntity"];
             default: components["responses"]["UnexpectedError"];
         };
@@ -3172,6 +4207,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
             default: components["responses"]["UnexpectedError"];
         };
     };
@@ -3309,6 +4345,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["UnprocessableEntity"];
             default: components["responses"]["UnexpectedError"];
         };
@@ -3317,7 +4354,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Only deliveries in this status. */
-                status?: "pending" | "succeeded" | "failed";
+                status?: "pending" | "succeeded" | "failed" | "parked";
                 /** @description Only this tenant's deliveries. */
                 tenant_id?: components["schemas"]["TenantID"];
                 /** @description Only deliveries to this endpoint. */
@@ -3351,6 +4388,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["UnprocessableEntity"];
             default: components["responses"]["UnexpectedError"];
         };
@@ -3376,6 +4414,317 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["UnprocessableEntity"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    backfillEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The tenant's id. */
+                tenant: components["parameters"]["Tenant"];
+                /** @description The endpoint's id. */
+                endpoint: components["parameters"]["Endpoint"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BackfillCreate"];
+            };
+        };
+        responses: {
+            /** @description The dry run's count. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackfillDryRun"];
+                };
+            };
+            /** @description Started. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackfillStarted"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["UnprocessableEntity"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listOperationalEndpoints: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of operational endpoints. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["UnprocessableEntity"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    createOperationalEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OperationalEndpointCreate"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointCreated"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["UnprocessableEntity"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getOperationalEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                endpoint: components["parameters"]["Endpoint"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The operational endpoint. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Endpoint"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["UnprocessableEntity"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    deleteOperationalEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                endpoint: components["parameters"]["Endpoint"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Done; no content. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["UnprocessableEntity"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    updateOperationalEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                endpoint: components["parameters"]["Endpoint"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OperationalEndpointUpdate"];
+            };
+        };
+        responses: {
+            /** @description Updated. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Endpoint"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["UnprocessableEntity"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getOperationalEndpointSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                endpoint: components["parameters"]["Endpoint"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The current secret. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointSecret"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["UnprocessableEntity"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    rotateOperationalEndpointSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                endpoint: components["parameters"]["Endpoint"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["SecretRotate"];
+            };
+        };
+        responses: {
+            /** @description The new secret. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EndpointSecret"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["UnprocessableEntity"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listOperationalEndpointAttempts: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Only attempts with this outcome. */
+                status?: "succeeded" | "failed";
+            };
+            header?: never;
+            path: {
+                /** @description The endpoint's id. */
+                endpoint: components["parameters"]["Endpoint"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of attempts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttemptList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["UnprocessableEntity"];
             default: components["responses"]["UnexpectedError"];
         };

@@ -33,6 +33,9 @@ type Endpoint struct {
 	Metadata        map[string]any `json:"metadata"`
 	CreatedAt       time.Time      `json:"created_at"`
 	UpdatedAt       time.Time      `json:"updated_at"`
+	// Backfill is set in CreateEndpoint's answer when p.BackfillSince was
+	// given: the past messages queued for the new endpoint.
+	Backfill *Backfill `json:"backfill,omitempty"`
 }
 
 // EndpointParams creates an endpoint. Only URL is required.
@@ -50,6 +53,9 @@ type EndpointParams struct {
 	Secret string `json:"secret,omitempty"`
 	// SignatureScheme is v1 (the default) or v1a.
 	SignatureScheme string `json:"signature_scheme,omitempty"`
+	// BackfillSince, when set, also sends the new endpoint the messages
+	// since then that it matches, as BackfillEndpoint does.
+	BackfillSince time.Time `json:"backfill_since,omitzero"`
 }
 
 // EndpointUpdate changes an endpoint; nil fields are left as they are. An

@@ -272,6 +272,60 @@ func TestEveryOperationAgainstHookd(t *testing.T) {
 	_, err = pc.PortalSession(ctx)
 	requireStatus(t, http.StatusUnauthorized, err)
 
+	// Operational endpoints hear of changes to endpoints; a new endpoint
+	// is backfilled with the messages it missed.
+	op, err := c.CreateOperationalEndpoint(ctx, client.EndpointParams{URL: rc.url + "/ops", EventTypes: []string{"endpoint.created"}})
+	require.NoError(t, err)
+	require.Equal(t, client.OperationalTenant, op.TenantID)
+	op, err = c.UpdateOperationalEndpoint(ctx, op.ID, client.EndpointUpdate{Description: new("on-call")})
+	require.NoError(t, err)
+	require.Equal(t, []string{"endpoint.created"}, op.EventTypes)
+	got, err = c.GetOperationalEndpoint(ctx, op.ID)
+	require.NoError(t, err)
+	require.Equal(t, "on-call", got.Description)
+	ops, err := c.ListOperationalEndpoints(ctx, nil)
+	require.NoError(t, err)
+	require.Equal(t, []uuid.UUID{op.ID}, mapped(ops.Data, endpointID))
+	require.Equal(t, []uuid.UUID{op.ID}, collect(t, c.AllOperationalEndpoints(ctx, nil), endpointID))
+	opSecret, err := c.GetOperationalEndpointSecret(ctx, op.ID)
+	require.NoError(t, err)
+	late, err := c.CreateEndpoint(ctx, "acme", client.EndpointParams{URL: rc.url + "/late", EventTypes: []string{"invoice.paid"}})
+	require.NoError(t, err)
+	var told received
+	eventually(t, func() bool {
+		for _, r := range rc.requests() {
+			if r.path == "/ops" {
+				told = r
+				return true
+			}
+		}
+		return false
+	}, "the operational endpoint never heard of the new endpoint")
+	verify(t, opSecret.Secret, told)
+	require.Contains(t, string(told.body), `"type":"endpoint.created"`)
+	require.Contains(t, string(told.body), late.ID.String())
+	since := time.Now().Add(-time.Hour)
+	n, err = c.CountBackfill(ctx, "acme", late.ID, since)
+	require.NoError(t, err)
+	require.Equal(t, 2, n, "the published message and the test event")
+	bf, err := c.BackfillEndpoint(ctx, "acme", late.ID, since)
+	require.NoError(t, err)
+	require.Equal(t, 2, bf.Enqueued)
+	require.False(t, bf.More)
+	rc.waitFor(t, msg.ID.String(), 4)
+	rotatedOp, err := c.RotateOperationalEndpointSecret(ctx, op.ID, nil)
+	require.NoError(t, err)
+	require.NotEqual(t, opSecret.Secret, rotatedOp.Secret)
+	eventually(t, func() bool {
+		opAttempts, err := c.ListOperationalEndpointAttempts(ctx, op.ID, &client.ListEndpointAttemptsParams{Status: "succeeded"})
+		require.NoError(t, err)
+		return len(opAttempts.Data) == 1
+	}, "the operational endpoint's attempt was never logged")
+	require.Len(t, collect(t, c.AllOperationalEndpointAttempts(ctx, op.ID, nil), attemptID), 1)
+	require.NoError(t, c.DeleteOperationalEndpoint(ctx, op.ID))
+	_, err = c.GetOperationalEndpoint(ctx, op.ID)
+	require.True(t, client.IsNotFound(err), "a deleted operational endpoint: %v", err)
+
 	// Metrics, after the traffic above; then deleting.
 	metrics, err := c.Metrics(ctx)
 	require.NoError(t, err)

@@ -263,3 +263,39 @@ test('every other operation answers as documented', async () => {
   assert.equal(await admin.deleteEndpoint('ops', ep.id), undefined);
   await expectProblem(() => admin.getEndpoint('ops', ep.id), 404);
 });
+
+test('operational endpoints hear of endpoint changes; backfill sends what an endpoint missed', async () => {
+  const op = await admin.createOperationalEndpoint({ url: RECEIVER_URL, event_types: ['endpoint.created', 'endpoint.deleted'] });
+  assert.equal(op.tenant_id, 'hookd:operational');
+  assert.equal((await admin.getOperationalEndpoint(op.id)).id, op.id);
+  assert.equal((await admin.updateOperationalEndpoint(op.id, { description: 'on-call' })).description, 'on-call');
+  const listed = [];
+  for await (const e of admin.listOperationalEndpoints()) listed.push(e.id);
+  assert.deepEqual(listed, [op.id]);
+  const secret = await admin.getOperationalEndpointSecret(op.id);
+  assert.match(secret.secret, /^whsec_/);
+  const bad = await expectProblem(() => admin.createOperationalEndpoint({ url: RECEIVER_URL, event_types: ['invoice.paid'] }), 422);
+  assert.match(bad.fieldError('event_types'), /not an operational event type/);
+
+  await admin.upsertTenant('late');
+  await admin.createEventType({ name: 'late.event' });
+  const msg = await admin.publishMessage('late', { event_type: 'late.event', payload: { n: 1 } });
+  const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
+  const ep = await admin.createEndpoint('late', { url: RECEIVER_URL, backfill_since: hourAgo });
+  assert.equal(ep.backfill?.enqueued, 1);
+  assert.deepEqual(await admin.backfillEndpoint('late', ep.id, { since: hourAgo, dry_run: true }), { matched: 0, dry_run: true, limit: 10000 });
+  const again = await admin.backfillEndpoint('late', ep.id, { since: hourAgo });
+  assert.equal(again.enqueued, 0);
+  await until('the backfilled message delivered', async () =>
+    (await admin.getMessage('late', msg.id)).deliveries.some((d) => d.status === 'succeeded'));
+  const attempts = await admin.listEndpointAttempts('late', ep.id);
+  assert.equal(attempts.data[0].trigger, 'backfill');
+
+  await admin.deleteEndpoint('late', ep.id);
+  await until('endpoint.created and endpoint.deleted sent', async () =>
+    (await admin.listOperationalEndpointAttempts(op.id, { status: 'succeeded' })).data.length === 2);
+  const rotated = await admin.rotateOperationalEndpointSecret(op.id, { grace_period_seconds: 0 });
+  assert.notEqual(rotated.secret, secret.secret);
+  assert.equal(await admin.deleteOperationalEndpoint(op.id), undefined);
+  await expectProblem(() => admin.getOperationalEndpoint(op.id), 404);
+});

@@ -2,7 +2,7 @@
 // never run. Each @ts-expect-error is a misuse that must not compile, so the
 // declarations cannot quietly decay into `any`.
 
-import { Hookd, HookdError, Pager, type OperationId, type Schemas } from '../index.js';
+import { Hookd, HookdError, Pager, type OperationalEvent, type OperationId, type Schemas } from '../index.js';
 
 function expectType<T>(value: T): T {
   return value;
@@ -53,7 +53,7 @@ export async function usage(): Promise<void> {
 
   const withDeliveries = await hookd.getMessage('acme', msg.id);
   expectType<Schemas['Delivery'][]>(withDeliveries.deliveries);
-  expectType<'pending' | 'succeeded' | 'failed'>(withDeliveries.deliveries[0]!.status);
+  expectType<'pending' | 'succeeded' | 'failed' | 'parked'>(withDeliveries.deliveries[0]!.status);
 
   // A list awaited is its first page; iterated, every item of every page.
   const page = await hookd.listMessageAttempts('acme', msg.id, { limit: 10 });
@@ -78,6 +78,25 @@ export async function usage(): Promise<void> {
 
   const replay = await hookd.createReplay({ status: 'failed', since: '2026-01-01T00:00:00Z', dry_run: true });
   if ('matched' in replay) expectType<number>(replay.matched);
+
+  const created = await hookd.createEndpoint('acme', { url: 'http://127.0.0.1:9000/new', backfill_since: '2026-01-01T00:00:00Z' });
+  expectType<number | undefined>(created.backfill?.enqueued);
+  const backfill = await hookd.backfillEndpoint('acme', ep.id, { since: '2026-01-01T00:00:00Z' });
+  if ('more' in backfill) expectType<boolean>(backfill.more);
+  // @ts-expect-error since is required
+  await hookd.backfillEndpoint('acme', ep.id, { dry_run: true });
+
+  const op = await hookd.createOperationalEndpoint({ url: 'https://ops.example/hookd', event_types: ['endpoint.*'] });
+  expectType<string>(op.id);
+  // @ts-expect-error an operational endpoint has no channels
+  await hookd.createOperationalEndpoint({ url: 'https://ops.example/hookd', channels: ['eu'] });
+  for await (const a of hookd.listOperationalEndpointAttempts(op.id)) expectType<Schemas['Attempt']>(a);
+  const onEvent = (ev: OperationalEvent): string => {
+    if (ev.type === 'message.attempt.exhausted') return `${ev.data.message_id} after ${ev.data.attempts}`;
+    if (ev.type === 'endpoint.updated') return ev.data.changed.join();
+    return ev.data.url;
+  };
+  void onEvent;
 
   expectType<void>(await hookd.deleteEndpoint('acme', ep.id));
   expectType<string>(await hookd.getMetrics());

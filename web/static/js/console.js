@@ -9,6 +9,7 @@ import { deliveriesPage } from "./console/deliveries.js";
 import { replayPage } from "./console/replay.js";
 import { tenantsPage } from "./console/tenants.js";
 import { queuePage } from "./console/queue.js";
+import { operationalPage } from "./console/operational.js";
 
 const KEY = "hookd.console.key";
 const main = document.getElementById("main");
@@ -22,6 +23,7 @@ const routes = {
   replay: replayPage,
   tenants: tenantsPage,
   queue: queuePage,
+  operational: operationalPage,
 };
 
 let signedIn = false;

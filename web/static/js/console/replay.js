@@ -198,8 +198,9 @@ async function loadHistory(box) {
   clear(box, table, more);
 }
 
-// kind names what made a replay: a message's resend, or a replay or
-// recover of failed deliveries.
+// kind names what made a replay: a message's resend, an endpoint's
+// backfill, or a replay or recover of failed deliveries.
 function kind(f) {
+  if (f && f.kind === "backfill") return h("strong", {}, "Backfill");
   return h("strong", {}, f && f.message_id ? "Resend" : "Replay of failed");
 }

@@ -8,6 +8,7 @@ import {
 import { filtersText } from "./endpoints.js";
 import { recoverForm } from "./messages.js";
 import { checkCard } from "./check.js";
+import { backfillCard } from "./backfill.js";
 
 export async function endpointPage(el, id) {
   const path = t(`/endpoints/${encodeURIComponent(id)}`);
@@ -70,6 +71,7 @@ export async function endpointPage(el, id) {
       h("h2", {}, "Recover failed deliveries"),
       h("p", { class: "muted small" }, "Fixed a problem on your side? Send again every message whose delivery to this endpoint failed since a time."),
       recoverForm(e.id)) : null,
+    canChange() ? backfillCard(e, path) : null,
     detailsCard(e));
 }
 

@@ -146,7 +146,18 @@ func (s *Service) recordAttempts(ctx context.Context, reqs []recordReq) ([]struc
 				if err := s.store.WithTx(tx).RecordAttempts(ctx, now); err != nil {
 					return err
 				}
-				_, err := s.river.InsertManyTx(ctx, tx, retries)
+				res, err := s.river.InsertManyTx(ctx, tx, retries)
+				if err != nil {
+					return err
+				}
+				// River promotes scheduled jobs every few seconds; a retry due
+				// sooner is made available now (River fetches a job only once
+				// its time has come), so a 5 s step waits 5 s, not up to 10.
+				ids := make([]int64, len(res))
+				for i, r := range res {
+					ids[i] = r.Job.ID
+				}
+				_, err = s.store.WithTx(tx).ReleaseScheduledJobs(ctx, ids, riverSchedulerInterval)
 				return err
 			})
 		}
@@ -336,10 +347,11 @@ func (s *Service) attempt(ctx context.Context, wk store.Work, started time.Time)
 // setCircuit records a circuit transition on the endpoint, in the
 // background: the attempt does not wait for it.
 func (s *Service) setCircuit(endpoint uuid.UUID, state, reason string) {
+	at := time.Now()
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if err := s.store.SetCircuit(ctx, endpoint, state, reason); err != nil {
+		if err := s.store.SetCircuit(ctx, endpoint, state, reason, at); err != nil {
 			s.logger.Warn("record circuit state", "endpoint", endpoint, "state", state, "error", err)
 		}
 	}()

@@ -55,10 +55,12 @@ func (s *Store) MarkSuccess(ctx context.Context, endpoint uuid.UUID) (wasFailing
 	return wasFailing, nil
 }
 
-// SetCircuit records a circuit-breaker transition of endpoint.
-func (s *Store) SetCircuit(ctx context.Context, endpoint uuid.UUID, state, reason string) error {
-	if _, err := s.db.Exec(ctx, `UPDATE endpoints SET circuit_state = $2, circuit_since = now(), circuit_reason = $3
-		WHERE id = $1`, endpoint, state, reason); err != nil {
+// SetCircuit records a circuit-breaker transition of endpoint made at
+// `at`; a transition older than the one recorded is ignored, so writes
+// that arrive out of order leave the latest.
+func (s *Store) SetCircuit(ctx context.Context, endpoint uuid.UUID, state, reason string, at time.Time) error {
+	if _, err := s.db.Exec(ctx, `UPDATE endpoints SET circuit_state = $2, circuit_since = $4, circuit_reason = $3
+		WHERE id = $1 AND (circuit_since IS NULL OR circuit_since <= $4)`, endpoint, state, reason, at); err != nil {
 		return fmt.Errorf("set circuit of %s: %w", endpoint, err)
 	}
 	return nil

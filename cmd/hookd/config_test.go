@@ -30,6 +30,7 @@ func TestLoadEnv(t *testing.T) {
 		"HOOKD_ADMIN_KEY":         " hk_admin_x ",
 		"HOOKD_ALLOW_NETWORKS":    "10.1.0.0/16, fd00::/8",
 		"HOOKD_RETENTION":         "7d",
+		"HOOKD_SCHEMA":            " hookd_1 ",
 	}), io.Discard)
 	require.NoError(t, err)
 	require.Equal(t, []time.Duration{time.Second, 2 * time.Minute}, []time.Duration(e.Schedule))
@@ -40,6 +41,9 @@ func TestLoadEnv(t *testing.T) {
 	require.Equal(t, []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16"), netip.MustParsePrefix("fd00::/8")}, e.AllowNetworks)
 	require.Equal(t, e.AllowNetworks, e.deliveryConfig(true).AllowNetworks)
 	require.Equal(t, 7*24*time.Hour, e.deliveryConfig(true).Retention)
+	require.Equal(t, "hookd_1", e.Schema)
+	require.Equal(t, "hookd_1", e.deliveryConfig(false).Schema)
+	require.Equal(t, "_"+strings.Repeat("x", maxSchemaLen-1), mustLoad(t, "HOOKD_SCHEMA", "_"+strings.Repeat("x", maxSchemaLen-1)).Schema)
 	forever, err := loadEnv(mapEnv(map[string]string{"HOOKD_RETENTION": "forever"}), io.Discard)
 	require.NoError(t, err)
 	require.Negative(t, forever.Retention)
@@ -55,6 +59,13 @@ func TestLoadEnv(t *testing.T) {
 		{"level", "HOOKD_LOG_LEVEL", "loud", "HOOKD_LOG_LEVEL"},
 		{"format", "HOOKD_LOG_FORMAT", "xml", "HOOKD_LOG_FORMAT"},
 		{"retention", "HOOKD_RETENTION", "a month", "HOOKD_RETENTION"},
+		{"schema upper case", "HOOKD_SCHEMA", "Hooks", `HOOKD_SCHEMA is "Hooks"; give a Postgres schema name`},
+		{"schema with a dash", "HOOKD_SCHEMA", "my-hooks", "HOOKD_SCHEMA"},
+		{"schema with a dot", "HOOKD_SCHEMA", "app.hooks", "HOOKD_SCHEMA"},
+		{"schema quoted", "HOOKD_SCHEMA", `"hooks"`, "HOOKD_SCHEMA"},
+		{"schema from a digit", "HOOKD_SCHEMA", "1hooks", "HOOKD_SCHEMA"},
+		{"schema of the system", "HOOKD_SCHEMA", "pg_hooks", "not with pg_"},
+		{"schema too long", "HOOKD_SCHEMA", strings.Repeat("h", maxSchemaLen+1), "HOOKD_SCHEMA"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -63,6 +74,13 @@ func TestLoadEnv(t *testing.T) {
 			require.Equal(t, 2, exitCode(err))
 		})
 	}
+}
+
+func mustLoad(t *testing.T, key, value string) env {
+	t.Helper()
+	e, err := loadEnv(mapEnv(map[string]string{key: value}), io.Discard)
+	require.NoError(t, err)
+	return e
 }
 
 func TestParseTimeFlag(t *testing.T) {

@@ -81,7 +81,7 @@ HOOKD_ADMIN_KEY is required for the roles that serve the API.`)
 	}
 	defer pool.Close()
 	if !*noMigrate {
-		if err := migrations.Migrate(ctx, pool, logger); err != nil {
+		if err := migrations.Migrate(ctx, pool, migrations.Config{Schema: e.Schema, Logger: logger}); err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}
 	}

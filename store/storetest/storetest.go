@@ -104,7 +104,7 @@ func setup() error {
 	if err != nil {
 		return fmt.Errorf("connect template: %w", err)
 	}
-	err = migrations.Migrate(ctx, pool, nil)
+	err = migrations.Migrate(ctx, pool, migrations.Config{})
 	pool.Close()
 	if err != nil {
 		return fmt.Errorf("migrate template: %w", err)

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,8 +10,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/hookd/hookd/delivery"
 	"github.com/hookd/hookd/store"
 )
 
@@ -56,7 +55,7 @@ func (b eventTypeBody) apply(e *store.EventType) error {
 			if !isObject(b.Schema) {
 				return fieldErr("schema", "must be a JSON Schema object")
 			}
-			if _, err := compileSchema(b.Schema); err != nil {
+			if _, err := delivery.CompileSchema(b.Schema); err != nil {
 				return fieldErr("schema", "is not a valid JSON Schema: %s", err)
 			}
 			e.Schema = b.Schema
@@ -73,9 +72,9 @@ func (b eventTypeBody) apply(e *store.EventType) error {
 		}
 	}
 	if e.Schema != nil && e.Example != nil {
-		sch, _ := compileSchema(e.Schema)
-		if err := validatePayload(sch, e.Example); err != nil {
-			return invalid(prefixed("example", err)...)
+		sch, _ := delivery.CompileSchema(e.Schema)
+		if errs := delivery.ValidatePayload(sch, e.Example); len(errs) > 0 {
+			return invalid(prefixed("example", fieldErrors(errs))...)
 		}
 	}
 	if b.Archived != nil {
@@ -169,69 +168,6 @@ func (s *server) archiveEventType(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, toEventType(out))
-}
-
-// compiledSchema caches a compiled schema with the bytes it came from.
-type compiledSchema struct {
-	src []byte
-	sch *jsonschema.Schema
-}
-
-func compileSchema(src []byte) (*jsonschema.Schema, error) {
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(src))
-	if err != nil {
-		return nil, err
-	}
-	c := jsonschema.NewCompiler()
-	c.DefaultDraft(jsonschema.Draft2020)
-	if err := c.AddResource("schema.json", doc); err != nil {
-		return nil, err
-	}
-	return c.Compile("schema.json")
-}
-
-// schemaFor returns the compiled schema of an event type, compiling it once
-// per version of its bytes.
-func (s *server) schemaFor(e store.EventType) (*jsonschema.Schema, error) {
-	if v, ok := s.schemas.Load(e.Name); ok {
-		cs := v.(*compiledSchema)
-		if bytes.Equal(cs.src, e.Schema) {
-			return cs.sch, nil
-		}
-	}
-	sch, err := compileSchema(e.Schema)
-	if err != nil {
-		return nil, err
-	}
-	s.schemas.Store(e.Name, &compiledSchema{src: bytes.Clone(e.Schema), sch: sch})
-	return sch, nil
-}
-
-// validatePayload checks payload against sch and lists what breaks it.
-func validatePayload(sch *jsonschema.Schema, payload []byte) []FieldError {
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(payload))
-	if err != nil {
-		return []FieldError{{Field: "", Message: "is not valid JSON"}}
-	}
-	err = sch.Validate(inst)
-	if err == nil {
-		return nil
-	}
-	var ve *jsonschema.ValidationError
-	if !errors.As(err, &ve) {
-		return []FieldError{{Field: "", Message: err.Error()}}
-	}
-	var out []FieldError
-	for _, u := range ve.BasicOutput().Errors {
-		if u.Error == nil {
-			continue
-		}
-		out = append(out, FieldError{Field: u.InstanceLocation, Message: u.Error.String()})
-	}
-	if len(out) == 0 {
-		out = append(out, FieldError{Message: ve.Error()})
-	}
-	return out
 }
 
 // prefixed puts errs under field, e.g. "payload/amount".

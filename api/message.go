@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"github.com/hookd/hookd/delivery"
 	"github.com/hookd/hookd/store"
 )
 
@@ -66,24 +67,7 @@ func (s *server) publish(c echo.Context) error {
 		}
 		return err
 	}
-	var errs []FieldError
-	if body.EventType == "" {
-		errs = append(errs, FieldError{Field: "event_type", Message: "is required"})
-	}
-	switch {
-	case isNull(body.Payload):
-		errs = append(errs, FieldError{Field: "payload", Message: "is required"})
-	case !isObject(body.Payload):
-		errs = append(errs, FieldError{Field: "payload", Message: "must be a JSON object"})
-	case int64(len(body.Payload)) > s.cfg.MaxPayloadBytes:
-		return problem(http.StatusRequestEntityTooLarge,
-			fmt.Sprintf("the payload is %d bytes; the limit is %d", len(body.Payload), s.cfg.MaxPayloadBytes))
-	}
-	for _, ch := range body.Channels {
-		if !channelPattern.MatchString(ch) {
-			errs = append(errs, FieldError{Field: "channels", Message: "'" + ch + "' must be 1 to 128 characters of letters, digits and . _ : -"})
-		}
-	}
+	var errs []FieldError // what only a request can get wrong
 	key := body.IdempotencyKey
 	if h := req.Header.Get("Idempotency-Key"); h != "" {
 		if key != "" && key != h {
@@ -91,51 +75,31 @@ func (s *server) publish(c echo.Context) error {
 		}
 		key = h
 	}
-	if len(key) > 256 {
-		errs = append(errs, FieldError{Field: "idempotency_key", Message: "must be at most 256 characters"})
+	msg := delivery.Message{TenantID: c.Param("tenant"), EventType: body.EventType, Payload: body.Payload,
+		Channels: body.Channels, IdempotencyKey: key}
+	// The same checks as PublishTx (delivery.Validator); handleError
+	// answers a refusal with its detail and errors.
+	err := s.validator.Check(msg)
+	if ie, ok := errors.AsType[*delivery.InvalidError](err); ok && !ie.TooLarge && len(errs) > 0 {
+		return invalid(append(fieldErrors(ie.Errors), errs...)...)
+	}
+	if err != nil {
+		return err
 	}
 	if len(errs) > 0 {
 		return invalid(errs...)
 	}
 
-	m := store.Message{TenantID: c.Param("tenant"), EventType: body.EventType, Payload: body.Payload,
-		Channels: body.Channels, IdempotencyKey: key}
+	m := store.Message{TenantID: msg.TenantID, EventType: msg.EventType, Payload: msg.Payload,
+		Channels: msg.Channels, IdempotencyKey: msg.IdempotencyKey}
 	out, _, err := s.svc.Publish(req.Context(), m, func(et store.EventType) error {
-		return s.checkEventType(et, body.EventType, body.Payload)
+		return s.validator.CheckEventType(et, msg)
 	})
 	if err != nil {
-		var p *Problem
-		if errors.As(err, &p) {
-			return p
-		}
 		return notFound(err, "tenant %s", m.TenantID)
 	}
 	s.metrics.published.Inc()
 	return c.JSON(http.StatusAccepted, toMessage(out))
-}
-
-// checkEventType refuses unknown and archived event types and payloads
-// that break the event type's schema.
-func (s *server) checkEventType(et store.EventType, name string, payload []byte) error {
-	if et.Name == "" {
-		return fieldErr("event_type", "%s is not a known event type; create it with POST /api/v1/event-types", name)
-	}
-	if et.Archived {
-		return fieldErr("event_type", "%s is archived; un-archive it or publish another event type", name)
-	}
-	if et.Schema == nil {
-		return nil
-	}
-	sch, err := s.schemaFor(et)
-	if err != nil {
-		return fmt.Errorf("compile schema of %s: %w", name, err)
-	}
-	if errs := validatePayload(sch, payload); len(errs) > 0 {
-		p := invalid(prefixed("payload", errs)...)
-		p.Detail = "the payload does not match the schema of " + name + ": " + p.Detail
-		return p
-	}
-	return nil
 }
 
 func (s *server) messageParam(c echo.Context) (uuid.UUID, error) {

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -54,14 +53,15 @@ type Config struct {
 
 // server holds the handlers' dependencies.
 type server struct {
-	cfg     Config
-	st      *store.Store
-	svc     *delivery.Service
-	log     *slog.Logger
-	keys    *keyCache
-	schemas sync.Map // event type name -> *compiledSchema
-	metrics *metrics
-	echo    *echo.Echo
+	cfg  Config
+	st   *store.Store
+	svc  *delivery.Service
+	log  *slog.Logger
+	keys *keyCache
+	// validator checks publishes as PublishTx does.
+	validator *delivery.Validator
+	metrics   *metrics
+	echo      *echo.Echo
 	// adminHash is HashKey(cfg.AdminKey), nil without a bootstrap key.
 	adminHash []byte
 }
@@ -75,7 +75,8 @@ func New(cfg Config) http.Handler {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
-	s := &server{cfg: cfg, st: cfg.Store, svc: cfg.Delivery, log: cfg.Logger, keys: newKeyCache(10 * time.Second)}
+	s := &server{cfg: cfg, st: cfg.Store, svc: cfg.Delivery, log: cfg.Logger, keys: newKeyCache(10 * time.Second),
+		validator: &delivery.Validator{MaxPayloadBytes: cfg.MaxPayloadBytes}}
 	s.metrics = newMetrics(cfg.Registry)
 	if cfg.AdminKey != "" {
 		s.adminHash = HashKey(cfg.AdminKey)

@@ -105,10 +105,10 @@ func (p *Publisher) PublishTx(ctx context.Context, tx pgx.Tx, msg Message) (m st
 		check: func(et store.EventType) error { return p.validator.CheckEventType(et, msg) },
 	}
 	out, err := p.svc.publishTx(ctx, tx, []publishReq{req})
-	if err != nil {
-		return store.Message{}, false, fmt.Errorf("publish: %w", err) // tx is aborted: nothing to set back
+	if rerr := restore(); err == nil {
+		err = rerr // else tx is most likely aborted, and restore's error says only that
 	}
-	if err := restore(); err != nil {
+	if err != nil {
 		return store.Message{}, false, fmt.Errorf("publish: %w", err)
 	}
 	if out[0].err != nil {

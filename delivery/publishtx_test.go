@@ -296,3 +296,46 @@ func TestSchemasApart(t *testing.T) {
 	}
 	require.Equal(t, 0, count(t, app, `SELECT count(*) FROM public.river_job WHERE kind = 'hookd.deliver'`))
 }
+
+// TestPublishTxKeepsSearchPath: whatever search_path the app's session or
+// transaction set, it is the same after PublishTx, in the transaction and
+// after it ends.
+func TestPublishTxKeepsSearchPath(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dbURL := storetest.URL(t)
+	hookd := startInSchema(t, dbURL, "hookd")
+	s := newShop(t, dbURL, "hookd")
+	storetest.Tenant(t, hookd.st, &storetest.TenantOpts{ID: "acme"})
+	storetest.EventType(t, hookd.st, &storetest.EventTypeOpts{Name: "order.created"})
+	_, err := s.pool.Exec(ctx, `CREATE SCHEMA shop`)
+	require.NoError(t, err)
+
+	conn, err := s.pool.Acquire(ctx)
+	require.NoError(t, err)
+	defer conn.Release()
+	show := func() string {
+		var p string
+		require.NoError(t, conn.QueryRow(ctx, "SHOW search_path").Scan(&p))
+		return p
+	}
+	_, err = conn.Exec(ctx, `SET search_path = shop, public`)
+	require.NoError(t, err)
+	defer conn.Exec(ctx, `RESET search_path`) //nolint:errcheck // back to the pool as it came
+
+	for _, local := range []string{"", "public, shop"} {
+		tx, err := conn.Begin(ctx)
+		require.NoError(t, err)
+		if local != "" {
+			_, err = tx.Exec(ctx, `SET LOCAL search_path = `+local)
+			require.NoError(t, err)
+		}
+		inTx := show()
+		_, _, err = s.pub.PublishTx(ctx, tx, delivery.Message{TenantID: "acme", EventType: "order.created", Payload: []byte(`{}`)})
+		require.NoError(t, err)
+		require.Equal(t, inTx, show(), "in the transaction, after PublishTx")
+		require.NoError(t, tx.Commit(ctx))
+		require.Equal(t, "shop, public", show(), "the session's, after the transaction")
+	}
+	require.Equal(t, 2, count(t, hookd.st.Pool(), `SELECT count(*) FROM messages`))
+}

@@ -79,7 +79,7 @@ func (s *server) publish(c echo.Context) error {
 		Channels: body.Channels, IdempotencyKey: key}
 	// The same checks as PublishTx (delivery.Validator); handleError
 	// answers a refusal with its detail and errors.
-	err := s.validator.Check(msg)
+	err := s.checker.Check(msg)
 	if ie, ok := errors.AsType[*delivery.InvalidError](err); ok && !ie.TooLarge && len(errs) > 0 {
 		return invalid(append(fieldErrors(ie.Errors), errs...)...)
 	}
@@ -93,7 +93,7 @@ func (s *server) publish(c echo.Context) error {
 	m := store.Message{TenantID: msg.TenantID, EventType: msg.EventType, Payload: msg.Payload,
 		Channels: msg.Channels, IdempotencyKey: msg.IdempotencyKey}
 	out, _, err := s.svc.Publish(req.Context(), m, func(et store.EventType) error {
-		return s.validator.CheckEventType(et, msg)
+		return s.checker.CheckEventType(et, msg)
 	})
 	if err != nil {
 		return notFound(err, "tenant %s", m.TenantID)

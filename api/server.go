@@ -53,15 +53,14 @@ type Config struct {
 
 // server holds the handlers' dependencies.
 type server struct {
-	cfg  Config
-	st   *store.Store
-	svc  *delivery.Service
-	log  *slog.Logger
-	keys *keyCache
-	// validator checks publishes as PublishTx does.
-	validator *delivery.Validator
-	metrics   *metrics
-	echo      *echo.Echo
+	cfg     Config
+	st      *store.Store
+	svc     *delivery.Service
+	log     *slog.Logger
+	keys    *keyCache
+	checker *delivery.Validator // checks publishes, as PublishTx does
+	metrics *metrics
+	echo    *echo.Echo
 	// adminHash is HashKey(cfg.AdminKey), nil without a bootstrap key.
 	adminHash []byte
 }
@@ -76,7 +75,7 @@ func New(cfg Config) http.Handler {
 		cfg.Registry = prometheus.NewRegistry()
 	}
 	s := &server{cfg: cfg, st: cfg.Store, svc: cfg.Delivery, log: cfg.Logger, keys: newKeyCache(10 * time.Second),
-		validator: &delivery.Validator{MaxPayloadBytes: cfg.MaxPayloadBytes}}
+		checker: &delivery.Validator{MaxPayloadBytes: cfg.MaxPayloadBytes}}
 	s.metrics = newMetrics(cfg.Registry)
 	if cfg.AdminKey != "" {
 		s.adminHash = HashKey(cfg.AdminKey)

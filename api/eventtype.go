@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,8 +10,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/hookd/hookd/delivery"
 	"github.com/hookd/hookd/store"
 )
 
@@ -77,15 +76,15 @@ func (b eventTypeBody) apply(e *store.EventType) error {
 		}
 	}
 	if e.Schema != nil {
-		sch, err := compileSchema(e.Schema)
+		sch, err := delivery.CompileSchema(e.Schema)
 		switch {
 		case err != nil && b.Schema != nil:
 			return fieldErr("schema", "is not a valid JSON Schema: %s", err)
 		case err != nil:
 			return fieldErr("schema", "the stored schema no longer compiles (%s); send a new schema, or null, with this change", err)
 		case e.Example != nil:
-			if errs := validatePayload(sch, e.Example); len(errs) > 0 {
-				return invalid(prefixed("example", errs)...)
+			if errs := delivery.ValidatePayload(sch, e.Example); len(errs) > 0 {
+				return invalid(prefixed("example", fieldErrors(errs))...)
 			}
 		}
 	}
@@ -181,86 +180,6 @@ func (s *server) archiveEventType(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, toEventType(out))
-}
-
-// compiledSchema caches a compiled schema with the bytes it came from.
-type compiledSchema struct {
-	src []byte
-	sch *jsonschema.Schema
-}
-
-// schemaURL is the base URL of every event type's schema: a name that
-// resolves nowhere, so that no reference can lead out of the schema.
-const schemaURL = "https://schema.hookd.invalid/event-type.json"
-
-// compileSchema compiles an event type's schema. A schema is
-// self-contained: references inside it (#/$defs/x, $anchor, an embedded
-// $id) resolve, and so do the JSON Schema meta-schemas, which the library
-// embeds; any other reference (file:, http:, anything) is refused and
-// nothing is ever read or fetched.
-func compileSchema(src []byte) (*jsonschema.Schema, error) {
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(src))
-	if err != nil {
-		return nil, err
-	}
-	c := jsonschema.NewCompiler()
-	c.DefaultDraft(jsonschema.Draft2020)
-	c.UseLoader(refuseLoader{})
-	if err := c.AddResource(schemaURL, doc); err != nil {
-		return nil, err
-	}
-	return c.Compile(schemaURL)
-}
-
-// refuseLoader loads nothing: see compileSchema.
-type refuseLoader struct{}
-
-func (refuseLoader) Load(url string) (any, error) {
-	return nil, errors.New("a schema may refer only to itself; it cannot load " + url)
-}
-
-// schemaFor returns the compiled schema of an event type, compiling it once
-// per version of its bytes.
-func (s *server) schemaFor(e store.EventType) (*jsonschema.Schema, error) {
-	if v, ok := s.schemas.Load(e.Name); ok {
-		cs := v.(*compiledSchema)
-		if bytes.Equal(cs.src, e.Schema) {
-			return cs.sch, nil
-		}
-	}
-	sch, err := compileSchema(e.Schema)
-	if err != nil {
-		return nil, err
-	}
-	s.schemas.Store(e.Name, &compiledSchema{src: bytes.Clone(e.Schema), sch: sch})
-	return sch, nil
-}
-
-// validatePayload checks payload against sch and lists what breaks it.
-func validatePayload(sch *jsonschema.Schema, payload []byte) []FieldError {
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(payload))
-	if err != nil {
-		return []FieldError{{Field: "", Message: "is not valid JSON"}}
-	}
-	err = sch.Validate(inst)
-	if err == nil {
-		return nil
-	}
-	var ve *jsonschema.ValidationError
-	if !errors.As(err, &ve) {
-		return []FieldError{{Field: "", Message: err.Error()}}
-	}
-	var out []FieldError
-	for _, u := range ve.BasicOutput().Errors {
-		if u.Error == nil {
-			continue
-		}
-		out = append(out, FieldError{Field: u.InstanceLocation, Message: u.Error.String()})
-	}
-	if len(out) == 0 {
-		out = append(out, FieldError{Message: ve.Error()})
-	}
-	return out
 }
 
 // prefixed puts errs under field, e.g. "payload/amount".

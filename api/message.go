@@ -63,25 +63,7 @@ func (s *server) publish(c echo.Context) error {
 	if err := bind(c, &body); err != nil {
 		return err
 	}
-	var errs []FieldError
-	switch {
-	case body.EventType == "":
-		errs = append(errs, FieldError{Field: "event_type", Message: "is required"})
-	case !isEventTypeName(body.EventType):
-		errs = append(errs, FieldError{Field: "event_type", Message: quoteShort(body.EventType) + " is not an event type name"})
-	}
-	switch {
-	case isNull(body.Payload):
-		errs = append(errs, FieldError{Field: "payload", Message: "is required"})
-	case !isObject(body.Payload):
-		errs = append(errs, FieldError{Field: "payload", Message: "must be a JSON object"})
-	case int64(len(body.Payload)) > s.cfg.MaxPayloadBytes:
-		return problem(http.StatusRequestEntityTooLarge,
-			fmt.Sprintf("the payload is %d bytes; the limit is %d", len(body.Payload), s.cfg.MaxPayloadBytes))
-	}
-	if msg := checkChannels(body.Channels); msg != "" {
-		errs = append(errs, FieldError{Field: "channels", Message: msg})
-	}
+	var errs []FieldError // what only a request can get wrong
 	key := body.IdempotencyKey
 	if h := req.Header.Get("Idempotency-Key"); h != "" {
 		if key != "" && key != h {
@@ -89,54 +71,33 @@ func (s *server) publish(c echo.Context) error {
 		}
 		key = h
 	}
-	if len(key) > maxIdempotencyKey {
-		errs = append(errs, FieldError{Field: "idempotency_key", Message: fmt.Sprintf("must be at most %d bytes", maxIdempotencyKey)})
+	msg := delivery.Message{TenantID: c.Param("tenant"), EventType: body.EventType, Payload: body.Payload,
+		Channels: body.Channels, IdempotencyKey: key}
+	// The same checks as PublishTx (delivery.Validator); handleError
+	// answers a refusal with its detail and errors.
+	err := s.checker.Check(msg)
+	if ie, ok := errors.AsType[*delivery.InvalidError](err); ok && !ie.TooLarge && len(errs) > 0 {
+		return invalid(append(fieldErrors(ie.Errors), errs...)...)
+	}
+	if err != nil {
+		return err
 	}
 	if len(errs) > 0 {
 		return invalid(errs...)
 	}
 
-	m := store.Message{TenantID: c.Param("tenant"), EventType: body.EventType, Payload: body.Payload,
-		Channels: body.Channels, IdempotencyKey: key}
+	m := store.Message{TenantID: msg.TenantID, EventType: msg.EventType, Payload: msg.Payload,
+		Channels: msg.Channels, IdempotencyKey: msg.IdempotencyKey}
 	out, _, err := s.svc.Publish(req.Context(), m, func(et store.EventType) error {
-		return s.checkEventType(et, body.EventType, body.Payload)
+		return s.checker.CheckEventType(et, msg)
 	})
 	if err != nil {
-		var p *Problem
-		if errors.As(err, &p) {
-			return p
-		}
 		return notFound(err, "tenant %s", m.TenantID)
 	}
 	s.metrics.published.Inc()
 	trace.SpanFromContext(req.Context()).SetAttributes(delivery.AttrMessageID.String(out.ID.String()),
 		delivery.AttrEventType.String(out.EventType))
 	return c.JSON(http.StatusAccepted, toMessage(out))
-}
-
-// checkEventType refuses unknown and archived event types and payloads
-// that break the event type's schema.
-func (s *server) checkEventType(et store.EventType, name string, payload []byte) error {
-	if et.Name == "" {
-		return fieldErr("event_type", "%s is not a known event type; create it with POST /api/v1/event-types", name)
-	}
-	if et.Archived {
-		return fieldErr("event_type", "%s is archived; un-archive it or publish another event type", name)
-	}
-	if et.Schema == nil {
-		return nil
-	}
-	sch, err := s.schemaFor(et)
-	if err != nil {
-		return fieldErr("event_type", "the schema of %s does not compile (%s), so no payload can be checked against it; "+
-			"fix it with PATCH /api/v1/event-types/%s", name, err, name)
-	}
-	if errs := validatePayload(sch, payload); len(errs) > 0 {
-		p := invalid(prefixed("payload", errs)...)
-		p.Detail = "the payload does not match the schema of " + name + ": " + p.Detail
-		return p
-	}
-	return nil
 }
 
 func (s *server) messageParam(c echo.Context) (uuid.UUID, error) {

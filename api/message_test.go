@@ -48,6 +48,8 @@ func TestPublish(t *testing.T) {
 		{"payload missing", "payload", `{"event_type": %q}`, 422},
 		{"bad channel", "channels", `{"event_type": %q, "payload": {}, "channels": ["a b"]}`, 422},
 		{"idempotency key too long", "idempotency_key", `{"event_type": %q, "payload": {}, "idempotency_key": "` + strings.Repeat("k", 257) + `"}`, 422},
+		{"idempotency key with NUL", "idempotency_key", `{"event_type": %q, "payload": {}, "idempotency_key": "a\u0000b"}`, 422},
+		{"event type with NUL", "event_type", `{"event_type": "%s\u0000", "payload": {}}`, 422},
 	} {
 		t.Run("invalid "+tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/hookd/hookd/delivery"
 	"github.com/hookd/hookd/store"
 )
 
@@ -55,8 +56,16 @@ func (s *server) handleError(err error, c echo.Context) {
 	}
 	var p *Problem
 	var he *echo.HTTPError
+	var ie *delivery.InvalidError
 	switch {
 	case errors.As(err, &p):
+	case errors.As(err, &ie):
+		// A refused publish: the same detail and errors as PublishTx's.
+		p = invalid(fieldErrors(ie.Errors)...)
+		p.Detail = ie.Detail
+		if ie.TooLarge {
+			p.Status, p.Title = http.StatusRequestEntityTooLarge, http.StatusText(http.StatusRequestEntityTooLarge)
+		}
 	case errors.As(err, &he):
 		p = problem(he.Code, fmt.Sprint(he.Message))
 		if he.Code == http.StatusRequestEntityTooLarge {
@@ -97,6 +106,15 @@ func (s *server) handleError(err error, c echo.Context) {
 	c.Response().Header().Set(echo.HeaderContentType, "application/problem+json")
 	c.Response().WriteHeader(p.Status)
 	_ = jsonEncode(c.Response(), p)
+}
+
+// fieldErrors maps delivery's field errors to the wire's.
+func fieldErrors(errs []delivery.FieldError) []FieldError {
+	out := make([]FieldError, len(errs))
+	for i, e := range errs {
+		out[i] = FieldError{Field: e.Field, Message: e.Message}
+	}
+	return out
 }
 
 // retryAfterUnavailable is the Retry-After, in seconds, of a 503 while

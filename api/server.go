@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -78,7 +77,7 @@ type server struct {
 	svc     *delivery.Service
 	log     *slog.Logger
 	keys    *keyCache
-	schemas sync.Map // event type name -> *compiledSchema
+	checker *delivery.Validator // checks publishes, as PublishTx does
 	metrics *metrics
 	echo    *echo.Echo
 	// adminHash is HashKey(cfg.AdminKey), nil without a bootstrap key.
@@ -103,7 +102,8 @@ func New(cfg Config) http.Handler {
 	if cfg.TracerProvider == nil {
 		cfg.TracerProvider = noop.NewTracerProvider()
 	}
-	s := &server{cfg: cfg, st: cfg.Store, svc: cfg.Delivery, log: cfg.Logger, keys: newKeyCache(10 * time.Second)}
+	s := &server{cfg: cfg, st: cfg.Store, svc: cfg.Delivery, log: cfg.Logger, keys: newKeyCache(10 * time.Second),
+		checker: &delivery.Validator{MaxPayloadBytes: cfg.MaxPayloadBytes}}
 	s.metrics = newMetrics(cfg.Registry)
 	s.testSends = newSendLimiter(cfg.TestSendsPerMinute)
 	if cfg.AdminKey != "" {

@@ -6,4 +6,9 @@
 // private-address guard ([Guard]), the retry schedule ([Schedule]) and the
 // recording of every attempt. Only this package decides whether a failed
 // attempt is retried, snoozed or given up.
+//
+// It also owns publishing: the checks every publish passes ([Validator]),
+// the group-committed [Service.Publish] behind the REST API, and
+// [Publisher.PublishTx] for Go apps that publish inside their own Postgres
+// transaction.
 package delivery

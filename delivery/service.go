@@ -81,6 +81,13 @@ type Config struct {
 	// FairShare is the publishes per second a tenant may make before its
 	// deliveries queue behind other tenants' (DefaultFairShare).
 	FairShare int
+	// Schema is the Postgres schema of hookd's tables and River's
+	// (HOOKD_SCHEMA); "" = the pool's search_path. River qualifies its
+	// tables and notification channels with it, so that two hookds in two
+	// schemas of one database never see each other's jobs; hookd's own SQL
+	// does not, so the pool's search_path must be this schema (cmd/hookd
+	// sets it).
+	Schema string
 }
 
 // Defaults of the isolation settings.
@@ -166,6 +173,7 @@ func New(pool *pgxpool.Pool, st *store.Store, cfg Config) (*Service, error) {
 		// completed jobs are only kept long enough to look at, so that
 		// river_job stays small for River's fetches (24 h by default).
 		CompletedJobRetentionPeriod: 10 * time.Minute,
+		Schema:                      cfg.Schema,
 	}
 	if cfg.Sender.Guard == nil {
 		cfg.Sender.Guard = NewGuard(cfg.AllowNetworks)

@@ -24,9 +24,23 @@ var files embed.FS
 // several `hookd serve` processes starting at once do not race.
 const lockID = 0x686f6f6b64 // "hookd"
 
+// Config tunes Migrate. The zero value migrates into the connection's
+// search_path (public by default) and logs nothing.
+type Config struct {
+	// Schema is the Postgres schema that holds hookd's tables and River's
+	// (HOOKD_SCHEMA). Migrate creates it when it does not exist and applies
+	// every migration inside it, whatever the pool's search_path. "" means
+	// the schema the connection's search_path creates in, as before there
+	// was a choice.
+	Schema string
+	// Logger receives a line per applied migration; nil discards.
+	Logger *slog.Logger
+}
+
 // Migrate applies every migration not yet applied, ours then River's. It is
 // safe to run concurrently from several processes.
-func Migrate(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error {
+func Migrate(ctx context.Context, pool *pgxpool.Pool, cfg Config) error {
+	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -40,10 +54,17 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error
 	}
 	defer conn.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", lockID) //nolint:errcheck // released with the session anyway
 
-	if err := applyOurs(ctx, conn.Conn(), logger); err != nil {
+	if cfg.Schema != "" {
+		if _, err := conn.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{cfg.Schema}.Sanitize()); err != nil {
+			return fmt.Errorf("create schema %s: %w", cfg.Schema, err)
+		}
+	}
+	if err := applyOurs(ctx, conn.Conn(), cfg.Schema, logger); err != nil {
 		return err
 	}
-	migrator, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Logger: logger})
+	// River qualifies every table it touches with Schema ("" = the
+	// search_path's), so its migrations land next to ours.
+	migrator, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Logger: logger, Schema: cfg.Schema})
 	if err != nil {
 		return fmt.Errorf("river migrator: %w", err)
 	}
@@ -57,10 +78,28 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) error
 	return nil
 }
 
-func applyOurs(ctx context.Context, conn *pgx.Conn, logger *slog.Logger) error {
-	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS hookd_migrations (
+// applyOurs applies our SQL files in schema ("" = the search_path's). The
+// files name their tables without a schema, so each runs in a transaction
+// whose search_path is schema alone; set_config(..., true) lasts until the
+// transaction ends, and the pooled connection goes back as it came.
+func applyOurs(ctx context.Context, conn *pgx.Conn, schema string, logger *slog.Logger) error {
+	inSchema := func(tx pgx.Tx) error {
+		if schema == "" {
+			return nil
+		}
+		_, err := tx.Exec(ctx, "SELECT set_config('search_path', $1, true)", pgx.Identifier{schema}.Sanitize())
+		return err
+	}
+	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		if err := inSchema(tx); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS hookd_migrations (
 		version text PRIMARY KEY,
-		applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+		applied_at timestamptz NOT NULL DEFAULT now())`)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("create hookd_migrations: %w", err)
 	}
 	names, err := fs.Glob(files, "*.sql")
@@ -70,19 +109,19 @@ func applyOurs(ctx context.Context, conn *pgx.Conn, logger *slog.Logger) error {
 	sort.Strings(names)
 	for _, name := range names {
 		version := strings.TrimSuffix(name, ".sql")
-		var done bool
-		if err := conn.QueryRow(ctx,
-			"SELECT EXISTS (SELECT 1 FROM hookd_migrations WHERE version = $1)", version).Scan(&done); err != nil {
-			return fmt.Errorf("check migration %s: %w", version, err)
-		}
-		if done {
-			continue
-		}
 		body, err := files.ReadFile(name)
 		if err != nil {
 			return fmt.Errorf("read migration %s: %w", name, err)
 		}
+		var done bool
 		err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			if err := inSchema(tx); err != nil {
+				return err
+			}
+			if err := tx.QueryRow(ctx,
+				"SELECT EXISTS (SELECT 1 FROM hookd_migrations WHERE version = $1)", version).Scan(&done); err != nil || done {
+				return err
+			}
 			if _, err := tx.Exec(ctx, string(body)); err != nil {
 				return err
 			}
@@ -92,7 +131,9 @@ func applyOurs(ctx context.Context, conn *pgx.Conn, logger *slog.Logger) error {
 		if err != nil {
 			return fmt.Errorf("apply migration %s: %w", version, err)
 		}
-		logger.Info("applied migration", "version", version)
+		if !done {
+			logger.Info("applied migration", "version", version)
+		}
 	}
 	return nil
 }

@@ -10,11 +10,13 @@ import (
 	"math"
 	"net"
 	"net/netip"
+	"regexp"
 	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hookd/hookd/delivery"
@@ -52,6 +54,10 @@ type env struct {
 	MaxPayload  int64 // HOOKD_MAX_PAYLOAD_BYTES
 	Workers     int   // HOOKD_WORKERS
 	MaxConns    int32 // HOOKD_DB_MAX_CONNS
+	// Schema is the Postgres schema of hookd's tables and River's
+	// (HOOKD_SCHEMA); "" = the connection's search_path, public unless the
+	// URL says otherwise.
+	Schema string
 	// AllowNetworks are the private prefixes deliveries may reach anyway
 	// (HOOKD_ALLOW_NETWORKS).
 	AllowNetworks []netip.Prefix
@@ -129,6 +135,12 @@ func loadEnv(getenv func(string) string, logOut io.Writer) (env, error) {
 			return env{}, usageErrorf("HOOKD_DB_MAX_CONNS is %q; give a number of connections, 2 or more", v)
 		}
 		e.MaxConns = int32(n)
+	}
+	if v := strings.TrimSpace(getenv("HOOKD_SCHEMA")); v != "" {
+		if !schemaPattern.MatchString(v) || strings.HasPrefix(v, "pg_") {
+			return env{}, usageErrorf("HOOKD_SCHEMA is %q; give a Postgres schema name of 1 to %d lowercase letters, digits and _, starting with a letter or _ and not with pg_, like hookd", v, maxSchemaLen)
+		}
+		e.Schema = v
 	}
 	if v := getenv("HOOKD_ALLOW_NETWORKS"); v != "" {
 		nets, err := delivery.ParseAllowNetworks(v)
@@ -260,6 +272,15 @@ func parseEmbedOrigins(v string) ([]string, error) {
 	return out, nil
 }
 
+// maxSchemaLen is the longest HOOKD_SCHEMA: River names its notification
+// channels <schema>.river_leadership, and a channel name has at most 63
+// bytes.
+const maxSchemaLen = 63 - len(".river_leadership")
+
+// schemaPattern is what HOOKD_SCHEMA may be: a name Postgres keeps as it
+// is, unquoted or quoted, so that psql, River and hookd agree on it.
+var schemaPattern = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,` + fmt.Sprint(maxSchemaLen-1) + `}$`)
+
 // newLogger builds the slog logger from HOOKD_LOG_LEVEL and
 // HOOKD_LOG_FORMAT.
 func newLogger(level, format string, out io.Writer) (*slog.Logger, error) {
@@ -296,17 +317,23 @@ func (e env) deliveryConfig(runWorkers bool) delivery.Config {
 		DisableAfter:     e.DisableAfter,
 		Version:          Version(),
 		CircuitThreshold: e.CircuitThreshold,
+		Schema:           e.Schema,
 		Logger:           e.Logger,
 	}
 }
 
 // openPool connects to databaseURL and checks that Postgres answers. The
 // pool has e.MaxConns connections, else pool_max_conns from the URL, else
-// defaultMaxConns.
+// defaultMaxConns. With e.Schema, every connection's search_path is that
+// schema alone: hookd's SQL names its tables (and River's, which it reads)
+// without a schema, and finds them there.
 func (e env) openPool(ctx context.Context, databaseURL string) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
 		return nil, usageErrorf("DATABASE_URL is not a valid Postgres URL: %v", errors.Unwrap(err))
+	}
+	if e.Schema != "" {
+		cfg.ConnConfig.RuntimeParams["search_path"] = pgx.Identifier{e.Schema}.Sanitize()
 	}
 	switch {
 	case e.MaxConns > 0:

@@ -33,6 +33,7 @@ func TestLoadEnv(t *testing.T) {
 		"HOOKD_READ_TIMEOUT":             "45s",
 		"HOOKD_MAX_ENDPOINTS_PER_TENANT": "500",
 		"HOOKD_TEST_SENDS_PER_MINUTE":    "3",
+		"HOOKD_SCHEMA":                   " hookd_1 ",
 	}), io.Discard)
 	require.NoError(t, err)
 	require.Equal(t, []time.Duration{time.Second, 2 * time.Minute}, []time.Duration(e.Schedule))
@@ -49,6 +50,9 @@ func TestLoadEnv(t *testing.T) {
 	def, err := loadEnv(mapEnv(nil), io.Discard)
 	require.NoError(t, err)
 	require.Equal(t, 30*time.Second, httpServer(nil, def).ReadTimeout, "a request has 30s to arrive by default")
+	require.Equal(t, "hookd_1", e.Schema)
+	require.Equal(t, "hookd_1", e.deliveryConfig(false).Schema)
+	require.Equal(t, "_"+strings.Repeat("x", maxSchemaLen-1), mustLoad(t, "HOOKD_SCHEMA", "_"+strings.Repeat("x", maxSchemaLen-1)).Schema)
 	forever, err := loadEnv(mapEnv(map[string]string{"HOOKD_RETENTION": "forever"}), io.Discard)
 	require.NoError(t, err)
 	require.Negative(t, forever.Retention)
@@ -67,6 +71,13 @@ func TestLoadEnv(t *testing.T) {
 		{"read timeout", "HOOKD_READ_TIMEOUT", "30", "HOOKD_READ_TIMEOUT"},
 		{"endpoints", "HOOKD_MAX_ENDPOINTS_PER_TENANT", "0", "HOOKD_MAX_ENDPOINTS_PER_TENANT"},
 		{"test sends", "HOOKD_TEST_SENDS_PER_MINUTE", "-1", "HOOKD_TEST_SENDS_PER_MINUTE"},
+		{"schema upper case", "HOOKD_SCHEMA", "Hooks", `HOOKD_SCHEMA is "Hooks"; give a Postgres schema name`},
+		{"schema with a dash", "HOOKD_SCHEMA", "my-hooks", "HOOKD_SCHEMA"},
+		{"schema with a dot", "HOOKD_SCHEMA", "app.hooks", "HOOKD_SCHEMA"},
+		{"schema quoted", "HOOKD_SCHEMA", `"hooks"`, "HOOKD_SCHEMA"},
+		{"schema from a digit", "HOOKD_SCHEMA", "1hooks", "HOOKD_SCHEMA"},
+		{"schema of the system", "HOOKD_SCHEMA", "pg_hooks", "not with pg_"},
+		{"schema too long", "HOOKD_SCHEMA", strings.Repeat("h", maxSchemaLen+1), "HOOKD_SCHEMA"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -101,6 +112,13 @@ func TestLoadEnvEmbedOrigins(t *testing.T) {
 		require.ErrorContains(t, err, "separated by commas, like https://app.example.com", tc.value)
 		require.Equal(t, 2, exitCode(err))
 	}
+}
+
+func mustLoad(t *testing.T, key, value string) env {
+	t.Helper()
+	e, err := loadEnv(mapEnv(map[string]string{key: value}), io.Discard)
+	require.NoError(t, err)
+	return e
 }
 
 func TestParseTimeFlag(t *testing.T) {

@@ -121,7 +121,7 @@ again. Ctrl-C stops hookd and its Postgres. Deliveries may go to loopback
 		return err
 	}
 	defer pool.Close()
-	if err := migrations.Migrate(ctx, pool, logger); err != nil {
+	if err := migrations.Migrate(ctx, pool, migrations.Config{Schema: e.Schema, Logger: logger}); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 

@@ -114,6 +114,7 @@ func printUsage(w io.Writer) {
 	fmt.Fprint(w, `
 environment:
   DATABASE_URL              Postgres URL (required by serve, migrate, replay; dev starts its own without it)
+  HOOKD_SCHEMA              Postgres schema of hookd's tables and River's, created by migrate (public)
   HOOKD_ADDR                listen address (serve: :8080, dev: 127.0.0.1:8080)
   HOOKD_ADMIN_KEY           the bootstrap admin key (required by serve; dev generates one)
   HOOKD_RETRY_SCHEDULE      waits between attempts, e.g. 5s,5m,30m,2h,5h,10h,10h (the default)

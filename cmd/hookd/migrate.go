@@ -28,7 +28,7 @@ a lock and apply once. hookd serve also migrates on start unless --no-migrate.`)
 		return err
 	}
 	defer pool.Close()
-	if err := migrations.Migrate(ctx, pool, e.Logger); err != nil {
+	if err := migrations.Migrate(ctx, pool, migrations.Config{Schema: e.Schema, Logger: e.Logger}); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	fmt.Fprintln(a.stdout, "the database is up to date (hookd's and River's migrations applied)")

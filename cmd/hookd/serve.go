@@ -87,7 +87,7 @@ HOOKD_ADMIN_KEY is required for the roles that serve the API.`)
 	}
 	defer pool.Close()
 	if !*noMigrate {
-		if err := migrations.Migrate(ctx, pool, logger); err != nil {
+		if err := migrations.Migrate(ctx, pool, migrations.Config{Schema: e.Schema, Logger: logger}); err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}
 	}
@@ -153,7 +153,7 @@ func newServer(pool *pgxpool.Pool, e env, cipher *store.Cipher, adminKey, role s
 		PortalSessionTTL: e.PortalSessionTTL,
 		Branding: api.Branding{ProductName: e.Brand.ProductName, LogoURL: e.Brand.LogoURL,
 			AccentColor: e.Brand.AccentColor},
-		PortalEmbedOrigins: e.Brand.EmbedOrigins,
+		PortalEmbedOrigins:    e.Brand.EmbedOrigins,
 		MaxEndpointsPerTenant: e.MaxEndpointsPerTenant,
 		TestSendsPerMinute:    e.TestSendsPerMinute,
 	})

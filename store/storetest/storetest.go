@@ -104,7 +104,7 @@ func setup() error {
 	if err != nil {
 		return fmt.Errorf("connect template: %w", err)
 	}
-	err = migrations.Migrate(ctx, pool, nil)
+	err = migrations.Migrate(ctx, pool, migrations.Config{})
 	pool.Close()
 	if err != nil {
 		return fmt.Errorf("migrate template: %w", err)
@@ -241,3 +241,28 @@ func Store(t testing.TB) *store.Store {
 type noCleanup struct{ testing.TB }
 
 func (noCleanup) Cleanup(func()) {}
+
+// InSchema migrates hookd's tables and River's into schema of the database
+// at url, as HOOKD_SCHEMA does, and returns a pool whose search_path is
+// that schema alone (as cmd/hookd's), closed when the test ends. The
+// database's public schema keeps whatever it had: a URL from URL has
+// hookd's tables there too, so a query that misses the schema finds the
+// wrong tables rather than none.
+func InSchema(t testing.TB, url, schema string) *pgxpool.Pool {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Fatalf("storetest: %v", err)
+	}
+	cfg.MaxConns = 20
+	cfg.ConnConfig.RuntimeParams["search_path"] = pgx.Identifier{schema}.Sanitize()
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("storetest: pool: %v", err)
+	}
+	t.Cleanup(pool.Close)
+	if err := migrations.Migrate(context.Background(), pool, migrations.Config{Schema: schema}); err != nil {
+		t.Fatalf("storetest: migrate into schema %s: %v", schema, err)
+	}
+	return pool
+}

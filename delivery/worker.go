@@ -191,9 +191,15 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) (
 	}
 	wk := ld.work
 	d, e, m := wk.Delivery, wk.Endpoint, wk.Message
-	if d.Status != store.DeliveryPending {
-		return nil // finished by another attempt, or parked
+	manual := job.Args.Trigger == store.TriggerManual
+	switch {
+	case d.Status == store.DeliveryParked:
+		return nil // waits for its endpoint to be enabled
+	case d.Status != store.DeliveryPending && !manual:
+		return nil // finished by another attempt
 	}
+	// A manual re-send goes even when an attempt that was in flight when
+	// it was asked for has finished the delivery since: it was asked for.
 	if e.Disabled {
 		// Disabled since the job was queued: the delivery waits, parked,
 		// until the endpoint is enabled and asked to send what it missed.

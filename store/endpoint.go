@@ -342,7 +342,7 @@ func (s *Store) RotateSecret(ctx context.Context, tenant string, endpoint uuid.U
 		NewID(), endpoint, tenant, s.cipher.seal(secret, endpoint.String()))
 	b.Queue(`DELETE FROM endpoint_secrets WHERE endpoint_id = $1 AND expires_at IS NOT NULL AND (expires_at <= now()
 		OR id NOT IN (SELECT id FROM endpoint_secrets WHERE endpoint_id = $1 AND expires_at IS NOT NULL
-			ORDER BY expires_at DESC LIMIT $2))`, endpoint, maxOldSecrets)
+			ORDER BY expires_at DESC, id DESC LIMIT $2))`, endpoint, maxOldSecrets)
 	if err := s.db.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("rotate secret of %s: %w", endpoint, mapErr(err))
 	}

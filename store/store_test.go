@@ -186,8 +186,9 @@ func TestRotateSecretKeepsOldKeysInGrace(t *testing.T) {
 	for i := range 12 {
 		require.NoError(t, st.RotateSecret(ctx, tn.ID, ep.ID, "whsec_new"+string(rune('a'+i)), time.Hour))
 	}
-	require.NoError(t, st.RotateSecret(ctx, tn.ID, ep.ID, "whsec_expired-right-away", 0))
-	require.NoError(t, st.RotateSecret(ctx, tn.ID, ep.ID, "whsec_current", time.Hour))
+	require.NoError(t, st.RotateSecret(ctx, tn.ID, ep.ID, "whsec_expired-right-away", time.Hour))
+	// No grace: the key it replaces stops signing at once.
+	require.NoError(t, st.RotateSecret(ctx, tn.ID, ep.ID, "whsec_current", 0))
 	cur, err := st.CurrentSecret(ctx, tn.ID, ep.ID)
 	require.NoError(t, err)
 	require.Equal(t, "whsec_current", cur.Secret)

@@ -1,6 +1,8 @@
 package api_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"testing"
@@ -58,12 +60,19 @@ func TestFailingEndpointsAndDeliveries(t *testing.T) {
 	require.EqualValues(t, 500, b["last_status_code"])
 	require.EqualValues(t, 1, b["failed_deliveries"])
 	require.NotNil(t, b["last_attempt_at"])
+	bh := b["health"].(obj)
+	require.NotNil(t, bh["failing_since"], "its run of failures has begun")
+	require.Equal(t, "answered 500 Internal Server Error: down for maintenance", bh["last_error"], "what its server answered")
+	require.Equal(t, "closed", b["circuit"].(obj)["state"])
+	require.EqualValues(t, 0, b["parked_count"])
 	o := byID[off["id"].(string)]
 	require.NotNil(t, o, "the disabled endpoint is listed")
 	require.Equal(t, true, o["disabled"])
 	require.Equal(t, "moving servers", o["disabled_reason"])
 	require.Nil(t, o["last_attempt_at"])
 	require.EqualValues(t, 0, o["failed_deliveries"])
+	require.Equal(t, "disabled", o["health"].(obj)["state"])
+	require.EqualValues(t, 1, o["parked_count"], "the message published while it was disabled waits for it")
 	p0, _ := time.Parse(time.RFC3339Nano, list.Data[0]["problem_at"].(string))
 	p1, _ := time.Parse(time.RFC3339Nano, list.Data[1]["problem_at"].(string))
 	require.False(t, p0.Before(p1), "newest problem first")
@@ -172,4 +181,33 @@ func TestQueue(t *testing.T) {
 	require.Contains(t, names, "deliver")
 	require.Contains(t, names, "fanout")
 	require.NotEmpty(t, q.At)
+}
+
+// An endpoint in a run of failures is listed as failing even when its
+// attempts are gone (as the retention prunes them), with its last error.
+func TestFailingEndpointsListARunOfFailures(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	et := h.eventType(t, "")
+	broken := newReceiver(t, func(int) (int, string) { return http.StatusBadGateway, "no upstream" })
+	tn := h.tenant(t)
+	ep := h.endpoint(t, tn, obj{"url": broken.url})
+	m := h.publish(t, tn, et, `{"n": 1}`)
+	h.waitDelivery(t, tn, m["id"].(string), "failed")
+	path := "/api/v1/tenants/" + tn + "/endpoints/" + ep["id"].(string)
+	eventually(t, func() (bool, string) {
+		status, _, raw := h.do(t, http.MethodGet, path, adminKey, nil)
+		got := decode[obj](t, http.StatusOK, status, raw)["health"].(obj)
+		return got["failing_since"] != nil, fmt.Sprintf("health %v", got)
+	})
+	_, err := h.pool.Exec(context.Background(), `DELETE FROM attempts WHERE endpoint_id = $1`, ep["id"])
+	require.NoError(t, err)
+
+	list := h.list(t, "/api/v1/endpoints/failing", adminKey)
+	require.Len(t, list.Data, 1)
+	e := list.Data[0]
+	require.Equal(t, ep["id"], e["id"])
+	require.Nil(t, e["last_attempt_at"], "no attempt is left")
+	require.Equal(t, "answered 502 Bad Gateway: no upstream", e["health"].(obj)["last_error"])
+	require.Equal(t, e["health"].(obj)["last_failure_at"], e["problem_at"], "the trouble was last seen at its last failure")
 }

@@ -35,7 +35,8 @@ func toFailingEndpoint(f store.FailingEndpoint) failingEndpointJSON {
 }
 
 // listFailingEndpoints lists the endpoints of every tenant that are
-// disabled or whose latest attempt failed, newest problem first.
+// disabled, in a run of failures or whose latest attempt failed, newest
+// problem first, each with its health, circuit and parked count.
 func (s *server) listFailingEndpoints(c echo.Context) error {
 	p, err := page(c)
 	if err != nil {
@@ -45,5 +46,16 @@ func (s *server) listFailingEndpoints(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, listOf(rows, next, toFailingEndpoint))
+	out := listOf(rows, next, toFailingEndpoint)
+	eps := make([]endpointJSON, len(out.Data))
+	for i := range out.Data {
+		eps[i] = out.Data[i].endpointJSON
+	}
+	if err := s.withParked(c.Request().Context(), eps); err != nil {
+		return err
+	}
+	for i := range out.Data {
+		out.Data[i].ParkedCount = eps[i].ParkedCount
+	}
+	return c.JSON(http.StatusOK, out)
 }

@@ -393,7 +393,8 @@ func TestPortalInBrowser(t *testing.T) {
 		click(`#toggle-endpoint`),
 		setValue(`dialog input`, "moving servers"),
 		click(`dialog button[value="ok"]`))
-	b.waitText(t, "main", "This endpoint is disabled. moving servers")
+	b.waitText(t, "#disabled-banner", "This endpoint is disabled")
+	b.waitText(t, "#disabled-reason", "moving servers")
 	b.do(t, click(`a[data-nav="endpoints"]`))
 	b.waitText(t, "#main .rows", "moving servers")
 	b.do(t, chromedp.Navigate(s.url+"/portal/#/endpoints/"+epID))

@@ -41,6 +41,7 @@ type portalStack struct {
 	url  string
 	pool *pgxpool.Pool
 	st   *store.Store
+	svc  *delivery.Service
 }
 
 // portalStackOpts changes a portalStack; nil means defaults.
@@ -68,7 +69,7 @@ func newPortalStack(t *testing.T, opts *portalStackOpts) *portalStack {
 		hopts.Web = &opts.Branding
 	}
 	h := newHarness(t, hopts)
-	return &portalStack{url: h.url, pool: h.pool, st: h.st}
+	return &portalStack{url: h.url, pool: h.pool, st: h.st, svc: h.svc}
 }
 
 // noRedirects is a client that shows redirects instead of following them.

@@ -3,7 +3,10 @@ package delivery
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -126,19 +129,40 @@ func (s *Service) recordHealth(ctx context.Context, e store.Endpoint, res Result
 	}
 }
 
-// failureSummary is the endpoint's last error, as the pages show it.
+// failureSummary is the endpoint's last error, as the pages show it: what
+// its server answered (the status and the start of the body), or why no
+// answer counted.
 func failureSummary(res Result) string {
-	if res.StatusCode != 0 {
-		return fmt.Sprintf("answered %d: %s", res.StatusCode, truncateText(res.Error, 200))
+	if res.StatusCode != 0 && (res.StatusCode < 200 || res.StatusCode > 299) {
+		s := strings.TrimSpace(fmt.Sprintf("answered %d %s", res.StatusCode, http.StatusText(res.StatusCode)))
+		if body := oneLine(res.ResponseBody, 200); body != "" {
+			s += ": " + body
+		}
+		return s
 	}
 	return res.ErrorClass + ": " + truncateText(res.Error, 200)
+}
+
+// oneLine is the start of a response body as one line of valid UTF-8 text
+// without NUL (Postgres text), at most n bytes.
+func oneLine(body []byte, n int) string {
+	s := strings.Join(strings.Fields(strings.ToValidUTF8(string(body), "\uFFFD")), " ")
+	s = strings.ReplaceAll(s, "\x00", "")
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	for !utf8.ValidString(s) { // cut inside a rune: drop its start
+		s = s[:len(s)-1]
+	}
+	return s + "…"
 }
 
 func truncateText(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	return s[:n]
+	return strings.ToValidUTF8(s[:n], "")
 }
 
 // parkBatch is how many parked deliveries one transaction sends.

@@ -10,7 +10,8 @@ import (
 )
 
 // FailingEndpoint is an endpoint in trouble, for the operators' console:
-// disabled, or its latest attempt failed.
+// disabled, in a run of failed attempts (failing_since set), or its latest
+// attempt failed.
 type FailingEndpoint struct {
 	Endpoint Endpoint
 	// LastStatusCode, LastErrorClass and LastError describe the latest
@@ -19,15 +20,18 @@ type FailingEndpoint struct {
 	LastErrorClass string
 	LastError      string
 	LastAttemptAt  *time.Time
-	// ProblemAt is when the trouble was last seen: the failed attempt, or
-	// the last change of a disabled endpoint, whichever is later.
+	// ProblemAt is when the trouble was last seen: the failed attempt, the
+	// last failure of its run, or the last change of a disabled endpoint,
+	// whichever is latest.
 	ProblemAt time.Time
 	// FailedDeliveries counts the endpoint's deliveries in status failed.
 	FailedDeliveries int
 }
 
-// FailingEndpoints lists endpoints of every tenant that are disabled or
-// whose latest attempt failed, newest problem first.
+// FailingEndpoints lists endpoints of every tenant that are disabled, in a
+// run of failures or whose latest attempt failed, newest problem first. A
+// run of failures lists the endpoint even when its attempts are gone (the
+// retention pruned them).
 //
 // The latest attempt of each endpoint is one probe of attempts
 // (endpoint_id, id DESC); the failed deliveries are counted, through
@@ -45,13 +49,14 @@ func (s *Store) FailingEndpoints(ctx context.Context, p Page) ([]FailingEndpoint
 	rows, err := s.db.Query(ctx, `WITH failing AS (
 			SELECT e.id, la.status_code, la.error_class, la.error, la.started_at,
 				greatest(CASE WHEN la.status = 'failed' THEN la.started_at END,
-					CASE WHEN e.disabled THEN e.updated_at END) AS problem_at
+					CASE WHEN e.disabled THEN e.updated_at END,
+					CASE WHEN e.failing_since IS NOT NULL THEN coalesce(e.last_failure_at, e.failing_since) END) AS problem_at
 			FROM endpoints e
 			LEFT JOIN LATERAL (
 				SELECT a.status, a.status_code, a.error_class, a.error, a.started_at
 				FROM attempts a WHERE a.endpoint_id = e.id ORDER BY a.id DESC LIMIT 1
 			) la ON true
-			WHERE e.disabled OR la.status = 'failed'
+			WHERE e.disabled OR la.status = 'failed' OR e.failing_since IS NOT NULL
 		), page AS (
 			SELECT * FROM failing
 			WHERE $1::timestamptz IS NULL OR (problem_at, id::text) < ($1, $2)

@@ -743,7 +743,7 @@ export interface paths {
         };
         /**
          * Failing endpoints of every tenant
-         * @description Endpoints that are disabled or whose latest attempt failed, newest problem first, with the latest attempt's outcome and how many of their deliveries are in status `failed`. Admin keys only.
+         * @description Endpoints that are disabled, in a run of failed attempts (`health.failing_since` set) or whose latest attempt failed, newest problem first, with their health, circuit, parked count, the latest attempt's outcome and how many of their deliveries are in status `failed`. Admin keys only.
          */
         get: operations["listFailingEndpoints"];
         put?: never;
@@ -2065,7 +2065,7 @@ export interface components {
             /** @description Pass as `cursor` to get the next page; null on the last page. */
             next_cursor: string | null;
         };
-        /** @description An endpoint in trouble: disabled, or its latest attempt failed. */
+        /** @description An endpoint in trouble: disabled, in a run of failed attempts, or its latest attempt failed. */
         FailingEndpoint: components["schemas"]["Endpoint"] & {
             /** @description HTTP status of the latest attempt; null if it got no answer or there was none. */
             last_status_code: number | null;
@@ -2080,7 +2080,7 @@ export interface components {
             last_attempt_at: string | null;
             /**
              * Format: date-time
-             * @description When the trouble was last seen: the failed attempt, or the last change of a disabled endpoint, whichever is later. The list is ordered by it.
+             * @description When the trouble was last seen: the failed attempt, the last failure of its run of failures, or the last change of a disabled endpoint, whichever is latest. The list is ordered by it.
              */
             problem_at: string;
             /** @description The endpoint's deliveries in status `failed` (all time). */

@@ -95,9 +95,10 @@ export function codePill(code, errorClass) {
 
 const statusKinds = { succeeded: "ok", failed: "bad", pending: "warn" };
 
-// statusPill shows a delivery status.
+// statusPill shows a delivery status. A parked one waits for its disabled
+// endpoint to be enabled.
 export function statusPill(status) {
-  return pill(status, statusKinds[status] || "");
+  return pill(status, statusKinds[status] || "", status === "parked" ? "Kept while the endpoint is disabled; sent when it is enabled" : undefined);
 }
 
 // pretty formats JSON text for reading; other text is returned as it is.
@@ -154,12 +155,14 @@ export function toast(text, kind) {
 
 // confirmDialog asks a question in a modal. With opts.input it asks for a
 // line of text too and resolves to it (or null when cancelled); otherwise
-// it resolves to true or false.
-export function confirmDialog({ title, body, confirm = "Confirm", danger = false, input = null }) {
+// it resolves to true or false. With opts.alt (a label) it offers a second
+// answer besides confirm, and resolves to "ok", "alt" or false.
+export function confirmDialog({ title, body, confirm = "Confirm", danger = false, input = null, alt = null }) {
   return new Promise((resolve) => {
     const field = input ? h("input", { type: "text", placeholder: input.placeholder || "", "aria-label": input.label }) : null;
     const ok = h("button", { type: "submit", class: `btn ${danger ? "btn-danger solid" : "btn-primary"}`, value: "ok" }, confirm);
-    const dlg = h("dialog", { "aria-labelledby": "dlg-title" },
+    const other = alt ? h("button", { type: "submit", class: "btn", value: "alt" }, alt) : null;
+    const dlg = h("dialog", { "aria-labelledby": "dlg-title", class: alt ? "wide" : null },
       h("form", { method: "dialog" },
         h("h2", { id: "dlg-title" }, title),
         body ? h("p", {}, body) : null,
@@ -168,12 +171,14 @@ export function confirmDialog({ title, body, confirm = "Confirm", danger = false
         // confirms; the CSS shows it last.
         h("div", { class: "form-actions" },
           ok,
+          other,
           h("button", { type: "submit", class: "btn", value: "cancel", formnovalidate: true }, "Cancel"))));
     document.body.appendChild(dlg);
     dlg.addEventListener("close", () => {
       const yes = dlg.returnValue === "ok";
       dlg.remove();
       if (input) resolve(yes ? field.value.trim() : null);
+      else if (alt) resolve(yes ? "ok" : dlg.returnValue === "alt" ? "alt" : false);
       else resolve(yes);
     });
     dlg.showModal();
@@ -239,6 +244,7 @@ const icons = {
   lock: ["M6 11h12v10H6z", "M8 11V8a4 4 0 0 1 8 0v3", "M12 15v2"],
   book: ["M4 5a2 2 0 0 1 2-2h13v15H6a2 2 0 0 0-2 2z", "M4 20a2 2 0 0 0 2 1h13v-3"],
   alert: ["M12 3l10 18H2z", "M12 10v5", "M12 18v.5"],
+  pause: ["M12 3a9 9 0 1 0 0 18a9 9 0 1 0 0-18z", "M10 9v6", "M14 9v6"],
   compass: ["M12 3a9 9 0 1 0 0 18a9 9 0 1 0 0-18z", "M15.5 8.5l-2 5-5 2 2-5z"],
 };
 

@@ -18,7 +18,7 @@ export async function deliveriesPage(el, q) {
   };
   const api = { ...f, status: f.status === "any" ? "" : f.status };
   const first = await get("/deliveries" + query({ ...api, limit: PAGE }));
-  const title = f.status === "failed" ? "Failed deliveries" : "Deliveries";
+  const title = { failed: "Failed deliveries", parked: "Parked deliveries" }[f.status] || "Deliveries";
   const replayable = f.status === "failed" && first.data.length > 0;
   const head = h("div", { class: "page-head" },
     h("div", {},
@@ -30,9 +30,11 @@ export async function deliveriesPage(el, q) {
   const filters = filterForm(f);
   if (first.data.length === 0) {
     const any = f.tenant_id || f.endpoint_id || f.event_type || f.since || f.until;
-    clear(el, head, filters, emptyState("inbox", f.status === "failed" ? "No failed deliveries" : "No deliveries",
-      any ? "Nothing matches these filters. Widen them to see more." : f.status === "failed"
-        ? "Every delivery so far succeeded or is still being retried." : "Nothing was delivered yet."));
+    const none = {
+      failed: ["No failed deliveries", "Every delivery so far succeeded or is still being retried."],
+      parked: ["No parked deliveries", "No message is waiting for a disabled endpoint."],
+    }[f.status] || ["No deliveries", "Nothing was delivered yet."];
+    clear(el, head, filters, emptyState("inbox", none[0], any ? "Nothing matches these filters. Widen them to see more." : none[1]));
     return;
   }
   const body = h("tbody", { id: "delivery-rows" });
@@ -47,7 +49,7 @@ export async function deliveriesPage(el, q) {
 
 function filterForm(f) {
   const status = h("select", { name: "status" },
-    [["failed", "Failed"], ["pending", "Pending"], ["succeeded", "Succeeded"], ["any", "Any status"]].map(([v, l]) => h("option", { value: v }, l)));
+    [["failed", "Failed"], ["pending", "Pending"], ["succeeded", "Succeeded"], ["parked", "Parked"], ["any", "Any status"]].map(([v, l]) => h("option", { value: v }, l)));
   status.value = f.status || "any";
   const tenant = h("input", { type: "text", name: "tenant_id", value: f.tenant_id, placeholder: "All tenants", class: "mono" });
   const endpoint = h("input", { type: "text", name: "endpoint_id", value: f.endpoint_id, placeholder: "All endpoints (id)", class: "mono" });

@@ -3,8 +3,11 @@
 // delete).
 import { get, post, patch, del, t, all, canChange, ApiError } from "../api.js";
 import {
-  h, clear, time, codePill, codeText, copyButton, confirmDialog, showErrors, clearErrors, busy, toast, sleep,
+  h, clear, time, codePill, codeText, copyButton, confirmDialog, showErrors, clearErrors, busy, toast, sleep, icon,
 } from "../dom.js";
+import {
+  healthPill, healthState, sinceLine, circuitOpen, circuitText, when, messages, waitingMessages, waitingText,
+} from "../health.js";
 import { filtersText } from "./endpoints.js";
 import { recoverForm } from "./messages.js";
 import { checkCard } from "./check.js";
@@ -54,13 +57,13 @@ export async function endpointPage(el, id) {
       h("div", { class: "cell-main" },
         h("div", { class: "crumbs" }, h("a", { href: "#/endpoints" }, "Endpoints")),
         h("h1", { class: "title-url", id: "endpoint-url" }, e.url),
-        h("p", { class: "sub", id: "endpoint-description" }, e.description || filtersText(e))),
+        h("p", { class: "sub", id: "endpoint-description" }, e.description || filtersText(e)),
+        h("div", { class: "health-line", id: "endpoint-health" }, healthPill(e), sinceLine(e))),
       canChange() ? h("div", { class: "actions" },
         h("a", { class: "btn", id: "edit-endpoint", href: `#/endpoints/${e.id}/edit` }, "Edit"),
         toggle,
         remove) : null),
-    e.disabled ? h("div", { class: "result bad", role: "status" },
-      h("strong", {}, "This endpoint is disabled. "), e.disabled_reason || "", " Nothing is sent to it until it is enabled.") : null,
+    healthBanners(e, path, el),
     statsBox,
     canChange() ? h("div", { class: "grid2 spaced" },
       secretCard(e, path),
@@ -273,10 +276,116 @@ function detailsCard(e) {
       h("dt", {}, "Updated"), h("dd", {}, time(e.updated_at))));
 }
 
+// healthBanners are what the page says first about an endpoint in trouble:
+// failing (with what its server last answered), disabled (with the
+// messages kept for it and the ways to enable it), messages still waiting
+// after it was enabled, and a circuit that holds sending back.
+function healthBanners(e, path, el) {
+  const state = healthState(e);
+  const n = e.parked_count || 0;
+  const out = [];
+  if (state === "failing") out.push(failingBanner(e));
+  if (state === "disabled") out.push(disabledBanner(e, path, el, n));
+  if (state !== "disabled" && n > 0) out.push(waitingBanner(e, path, el, n));
+  if (state !== "failing" && state !== "disabled" && circuitOpen(e)) {
+    out.push(h("div", { class: "alert warn compact", id: "circuit-state", role: "status" }, circuitText(e)));
+  }
+  return out;
+}
+
+function alertHead(iconName, title, attrs) {
+  return h("div", { class: "alert-head" }, icon(iconName), h("h2", attrs || {}, title));
+}
+
+function failingBanner(e) {
+  const hl = e.health || {};
+  const lastAttempt = h("span", {});
+  const box = h("section", { class: "alert warn", id: "health-banner", role: "alert" },
+    alertHead("alert", "This endpoint is failing"),
+    h("p", {}, "Every attempt to deliver to it since ", when(hl.failing_since || hl.since), " has failed. ",
+      "We keep retrying each message on its schedule; if it goes on failing, the endpoint is disabled ",
+      "and new messages are kept for it until it is enabled again."),
+    hl.last_error ? h("div", { class: "answer" },
+      h("div", { class: "answer-label" }, "What your server last answered", hl.last_failure_at ? [" · ", when(hl.last_failure_at)] : null),
+      h("pre", { class: "answer-text", id: "last-error" }, hl.last_error)) : null,
+    circuitOpen(e) ? h("p", { class: "small", id: "circuit-state" }, circuitText(e)) : null,
+    h("div", { class: "actions" },
+      h("a", { class: "btn btn-sm", href: `#/messages?endpoint_id=${e.id}&status=failed` }, "See the failed deliveries"),
+      lastAttempt));
+  // The latest attempt, for its whole answer (headers and body).
+  get(t(`/endpoints/${e.id}/attempts?limit=1`)).then((page) => {
+    const a = page.data[0];
+    if (a && a.status !== "succeeded") {
+      clear(lastAttempt, h("a", { class: "btn btn-sm", href: `#/messages/${a.message_id}` }, "Open the last attempt"));
+    }
+  }).catch(() => {});
+  return box;
+}
+
+function disabledBanner(e, path, el, n) {
+  // Since when is in the health line above.
+  const box = h("section", { class: "alert bad", id: "disabled-banner", role: "status" },
+    alertHead("pause", "This endpoint is disabled"),
+    h("p", {},
+      e.disabled_reason ? h("strong", { id: "disabled-reason" }, e.disabled_reason.replace(/\.?$/, ". ")) : null,
+      "Nothing is sent to it until it is enabled; messages published meanwhile are kept for it."));
+  if (n > 0) {
+    box.appendChild(h("p", { class: "waiting-line", id: "parked-count", dataset: { parked: String(n) } }, waitingText(n), "."));
+  }
+  if (!canChange() || n === 0) return box; // the header's Enable does it
+  const send = h("button", { type: "button", class: "btn btn-primary", id: "enable-send-parked" }, `Enable and send ${waitingMessages(n)}`);
+  send.addEventListener("click", async () => {
+    if (!await confirmSend(n, true)) return;
+    await setEnabled(e, path, el, send, true);
+  });
+  const only = h("button", { type: "button", class: "btn", id: "enable-only" }, "Enable only");
+  only.addEventListener("click", () => setEnabled(e, path, el, only, false));
+  box.append(
+    h("div", { class: "actions" }, send, only),
+    h("p", { class: "hint" }, "“Enable only” sends new messages from now on; the waiting ones stay here until you send them."));
+  return box;
+}
+
+// waitingBanner: the endpoint was enabled without sending what it missed.
+function waitingBanner(e, path, el, n) {
+  const box = h("section", { class: "alert info", id: "waiting-banner", role: "status" },
+    alertHead("inbox", waitingText(n), { id: "parked-count", dataset: { parked: String(n) } }),
+    h("p", {}, n === 1
+      ? "It was kept while the endpoint was disabled, and is sent only when you say so, with its original webhook-id."
+      : "They were kept while the endpoint was disabled, and are sent only when you say so, each with its original webhook-id."));
+  if (!canChange()) return box;
+  const send = h("button", { type: "button", class: "btn btn-primary", id: "send-parked" }, `Send ${waitingMessages(n)}`);
+  send.addEventListener("click", async () => {
+    if (!await confirmSend(n, false)) return;
+    await busy(send, async () => {
+      let out;
+      try {
+        out = await patch(path, { send_parked: true });
+      } catch (err) {
+        toast(err.message, "bad");
+        return;
+      }
+      toast(`Sending ${messages(n)}.`);
+      await endpointPage(el, out.id);
+    });
+  });
+  box.appendChild(h("div", { class: "actions" }, send));
+  return box;
+}
+
+function confirmSend(n, enabling) {
+  return confirmDialog({
+    title: enabling ? `Enable it and send ${waitingMessages(n)}?` : `Send ${waitingMessages(n)} to this endpoint?`,
+    body: `${waitingText(n)}. Each is sent as it was published, oldest first, with its original webhook-id, ` +
+      "so your server can tell a message it already has.",
+    confirm: enabling ? `Enable and send ${waitingMessages(n)}` : `Send ${waitingMessages(n)}`,
+  });
+}
+
 async function disable(e, path, el, btn) {
   const reason = await confirmDialog({
     title: "Disable this endpoint?",
-    body: "Nothing is sent to it while it is disabled; messages published meanwhile are not delivered to it later.",
+    body: "Nothing is sent to it while it is disabled. Messages published meanwhile are kept for it, and can be sent when you enable it again.",
     confirm: "Disable",
     danger: true,
     input: { label: "Reason (optional)", placeholder: "e.g. server maintenance" },
@@ -294,15 +403,35 @@ async function disable(e, path, el, btn) {
   });
 }
 
+// enable is the header's button: with messages waiting, it asks first
+// whether to send them too.
 async function enable(e, path, el, btn) {
+  const n = e.parked_count || 0;
+  let send = false;
+  if (n > 0) {
+    const choice = await confirmDialog({
+      title: "Enable this endpoint?",
+      body: `${waitingText(n)}, kept while it was disabled. Send them as it is enabled, each with its original webhook-id, ` +
+        "or enable it for new messages only and keep them waiting.",
+      confirm: `Enable and send ${waitingMessages(n)}`,
+      alt: "Enable only",
+    });
+    if (!choice) return;
+    send = choice === "ok";
+  }
+  await setEnabled(e, path, el, btn, send);
+}
+
+async function setEnabled(e, path, el, btn, sendParked) {
   await busy(btn, async () => {
     try {
-      await patch(path, { disabled: false });
+      await patch(path, sendParked ? { disabled: false, send_parked: true } : { disabled: false });
     } catch (err) {
       toast(err.message, "bad");
       return;
     }
-    toast("Endpoint enabled.");
+    const n = e.parked_count || 0;
+    toast(sendParked ? `Endpoint enabled. Sending ${messages(n)}.` : "Endpoint enabled.");
     await endpointPage(el, e.id);
   });
 }

@@ -1,6 +1,7 @@
 // Endpoints: the list with health at a glance, and the create/edit form.
 import { get, post, patch, t, all, mapLimit, canChange, ApiError } from "../api.js";
-import { h, clear, time, codePill, pill, emptyState, showErrors, clearErrors, busy, toast } from "../dom.js";
+import { h, clear, time, codeText, emptyState, showErrors, clearErrors, busy, toast } from "../dom.js";
+import { healthPill, healthState, sinceLine, circuitOpen, messages } from "../health.js";
 
 // REDACTED is what the API shows instead of a secret header's value.
 const REDACTED = "[redacted]";
@@ -20,7 +21,7 @@ export async function endpointsPage(el) {
   }
   const rows = h("div", { class: "rows" },
     h("div", { class: "row rows-head", "aria-hidden": "true" },
-      h("span", {}, "Endpoint"), h("span", {}, "Status"), h("span", {}, "Success, 24 h"), h("span", {}, "Last attempt")));
+      h("span", {}, "Endpoint"), h("span", {}, "Health"), h("span", {}, "Success, 24 h"), h("span", {}, "Last attempt")));
   const card = h("div", { class: "card list-card" }, rows);
   clear(el, head(), card);
   await addRows(rows, card, first);
@@ -60,15 +61,25 @@ async function addRows(rows, card, page) {
 }
 
 function endpointRow(e) {
-  const status = h("div", {}, e.disabled ? pill("Disabled", "bad") : h("span", { class: "muted small" }, "…"));
+  // The health comes with the endpoint; the numbers of the last 24 h and
+  // the last answer follow from its stats.
+  const status = h("div", { class: "health-cell" }, healthPill(e));
+  const since = sinceLine(e, true);
+  if (since) status.appendChild(h("div", { class: "reason" }, since));
   if (e.disabled && e.disabled_reason) status.appendChild(h("div", { class: "reason" }, e.disabled_reason));
+  if (circuitOpen(e) && !e.disabled) {
+    status.appendChild(h("div", { class: "reason" }, e.circuit.state === "half_open" ? "trying one request" : "sending paused (circuit open)"));
+  }
+  if (e.parked_count > 0) {
+    status.appendChild(h("div", { class: "reason waiting", dataset: { parked: String(e.parked_count) } }, `${messages(e.parked_count)} waiting`));
+  }
   const rate = h("div", { class: "muted small" }, "…");
   const last = h("div", { class: "muted small" }, "…");
-  const el = h("a", { class: "row", href: `#/endpoints/${e.id}`, dataset: { endpoint: e.id } },
+  const el = h("a", { class: "row", href: `#/endpoints/${e.id}`, dataset: { endpoint: e.id, health: healthState(e) } },
     h("div", { class: "cell-main" },
       h("span", { class: "url", title: e.url }, e.url),
       h("div", { class: "desc" }, e.description || filtersText(e))),
-    h("div", {}, h("span", { class: "cell-label" }, "Status"), status),
+    h("div", {}, h("span", { class: "cell-label" }, "Health"), status),
     h("div", {}, h("span", { class: "cell-label" }, "Success, 24 h"), rate),
     h("div", {}, h("span", { class: "cell-label" }, "Last attempt"), last));
   return {
@@ -78,10 +89,8 @@ function endpointRow(e) {
       if (!st) {
         clear(rate, "—");
         clear(last, "—");
-        if (!e.disabled) clear(status, "—");
         return;
       }
-      if (!e.disabled) clear(status, codePill(st.last_status_code, st.last_attempt_at && !st.last_status_code ? "no answer" : ""));
       if (st.success_rate_24h === null) {
         clear(rate, h("span", { class: "muted small" }, "No attempts"));
       } else {
@@ -90,7 +99,15 @@ function endpointRow(e) {
           h("div", {}, h("strong", {}, `${pct}%`), h("span", { class: "muted small" }, ` of ${st.attempts_24h}`)),
           h("div", { class: "bar", "aria-hidden": "true" }, h("span", { style: `width:${pct}%` })));
       }
-      clear(last, st.last_attempt_at ? time(st.last_attempt_at, true) : h("span", { class: "muted small" }, "Never"));
+      if (!st.last_attempt_at) {
+        clear(last, h("span", { class: "muted small" }, "Never"));
+        return;
+      }
+      const answer = st.last_status_code ? codeText(st.last_status_code) : "no answer";
+      const ok = st.last_status_code >= 200 && st.last_status_code < 300;
+      clear(last,
+        h("div", {}, time(st.last_attempt_at, true)),
+        h("div", { class: `last-answer ${ok ? "ok" : "bad"}` }, answer));
     },
   };
 }

@@ -62,7 +62,8 @@ function filterForm(f, endpoints, types) {
   type.value = f.event_type;
   const status = h("select", { id: "f-status", name: "status" },
     h("option", { value: "" }, "Any status"),
-    ["pending", "succeeded", "failed"].map((s) => h("option", { value: s }, s[0].toUpperCase() + s.slice(1))));
+    [["pending", "Pending"], ["succeeded", "Succeeded"], ["failed", "Failed"], ["parked", "Parked (endpoint disabled)"]]
+      .map(([v, l]) => h("option", { value: v }, l)));
   status.value = f.status;
   const since = h("input", { type: "datetime-local", id: "f-since", name: "since", value: f.since ? toLocalInput(new Date(f.since)) : "" });
   const form = h("form", { class: "card filters", role: "search" },
@@ -123,7 +124,7 @@ async function addRows(rows, card, page, f) {
 function summary(deliveries, endpointID) {
   const ds = endpointID ? deliveries.filter((d) => d.endpoint_id === endpointID) : deliveries;
   if (ds.length === 0) return h("span", { class: "muted small" }, "no endpoint matched");
-  const worst = ds.some((d) => d.status === "failed") ? "failed" : ds.some((d) => d.status === "pending") ? "pending" : "succeeded";
+  const worst = ["failed", "pending", "parked"].find((st) => ds.some((d) => d.status === st)) || "succeeded";
   const codes = ds.filter((d) => d.last_status_code).map((d) => d.last_status_code);
   return h("span", {}, statusPill(worst),
     ds.length > 1 ? h("span", { class: "muted small" }, ` ${ds.length} endpoints`) : codes.length ? h("span", { class: "muted small" }, ` ${codes[0]}`) : null);
@@ -232,8 +233,11 @@ function deliveriesTable(m, urls, resend) {
         h("td", { "data-label": "Status" }, statusPill(d.status)),
         h("td", { "data-label": "Attempts" }, String(d.attempts)),
         h("td", { "data-label": "Last answer" }, d.last_status_code ? codePill(d.last_status_code) : h("span", { class: "muted" }, "—")),
-        h("td", { "data-label": "Next attempt" }, d.next_attempt_at && d.status === "pending" ? time(d.next_attempt_at) : h("span", { class: "muted" }, "—")),
-        h("td", {}, url && canChange() ? btn : null));
+        h("td", { "data-label": "Next attempt" }, d.next_attempt_at && d.status === "pending" ? time(d.next_attempt_at)
+          : d.status === "parked" ? h("span", { class: "small" }, url ? h("a", { href: `#/endpoints/${d.endpoint_id}` }, "when the endpoint is enabled") : "when the endpoint is enabled")
+            : h("span", { class: "muted" }, "—")),
+        // A parked one goes when its endpoint is enabled (on its page).
+        h("td", {}, url && canChange() && d.status !== "parked" ? btn : null));
     }))));
 }
 

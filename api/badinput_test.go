@@ -137,6 +137,7 @@ var exactMembers = map[string][]string{
 	"POST /api/v1/tenants/{tenant}/messages": {"payload"},
 	"POST /api/v1/event-types":               {"schema", "example"},
 	"PATCH /api/v1/event-types/{name}":       {"schema", "example"},
+	"PUT /api/v1/event-types/{name}":         {"schema", "example"},
 }
 
 // badRequests lists the bad requests for one operation.

@@ -161,13 +161,22 @@ func (s *server) listMessages(c echo.Context) error {
 	}
 	if v := c.QueryParam("endpoint_id"); v != "" {
 		if f.EndpointID, err = uuid.Parse(v); err != nil {
-			return fieldErr("endpoint_id", "must be an endpoint id")
+			return fieldErr("endpoint_id", "must be an endpoint id (a UUID)")
 		}
 	}
 	switch f.Status {
 	case "", store.DeliveryPending, store.DeliverySucceeded, store.DeliveryFailed, store.DeliveryParked:
 	default:
 		return fieldErr("status", "must be pending, succeeded, failed or parked")
+	}
+	if f.EventType != "" && !isEventTypeName(f.EventType) {
+		return fieldErr("event_type", "%s is not an event type name", quoteShort(f.EventType))
+	}
+	if f.Channel = c.QueryParam("channel"); f.Channel != "" && !channelPattern.MatchString(f.Channel) {
+		return fieldErr("channel", "must be 1 to 128 characters of letters, digits and . _ : -")
+	}
+	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Until.After(f.Since) {
+		return fieldErr("until", "must be after since")
 	}
 	rows, next, err := s.st.ListMessages(c.Request().Context(), c.Param("tenant"), f, p)
 	if err != nil {

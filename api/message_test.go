@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -126,6 +127,50 @@ func TestPublish(t *testing.T) {
 		requireInvalid(t, "since", status, header, raw)
 		status, header, raw = h.do(t, http.MethodGet, "/api/v1/tenants/"+tn+"/messages?status=lost", adminKey, nil)
 		requireInvalid(t, "status", status, header, raw)
+	})
+
+	t.Run("list filters by channel and endpoint", func(t *testing.T) {
+		t.Parallel()
+		tn := h.tenant(t)
+		rc := newReceiver(t, nil)
+		eu := h.endpoint(t, tn, obj{"url": rc.url, "channels": []string{"eu"}})["id"].(string)
+		us := h.endpoint(t, tn, obj{"url": rc.url, "channels": []string{"us"}})["id"].(string)
+		publish := func(channels ...string) string {
+			t.Helper()
+			body := obj{"event_type": plain, "payload": obj{}}
+			if channels != nil {
+				body["channels"] = channels
+			}
+			status, _, raw := h.do(t, http.MethodPost, "/api/v1/tenants/"+tn+"/messages", adminKey, body)
+			return decode[obj](t, http.StatusAccepted, status, raw)["id"].(string)
+		}
+		both, inEU, inUS, none := publish("eu", "us"), publish("eu"), publish("us"), publish()
+		ids := func(query string) []any {
+			t.Helper()
+			var out []any
+			for _, m := range h.list(t, "/api/v1/tenants/"+tn+"/messages?"+query, adminKey).Data {
+				out = append(out, m["id"])
+			}
+			return out
+		}
+		require.Equal(t, []any{inEU, both}, ids("channel=eu"))
+		require.Equal(t, []any{inUS, both}, ids("channel=us"))
+		require.Empty(t, ids("channel=apac"))
+		require.Len(t, ids(""), 4, "%s has no channel and is listed without the filter", none)
+		require.Equal(t, []any{inEU, both}, ids("endpoint_id="+eu))
+		require.Equal(t, []any{inUS, both}, ids("endpoint_id="+us))
+		require.Equal(t, []any{inUS, both}, ids("endpoint_id="+us+"&channel=us&since=2020-01-01T00:00:00Z&until="+
+			url.QueryEscape(time.Now().Add(time.Minute).Format(time.RFC3339))+"&event_type="+plain), "filters combine")
+		require.Empty(t, ids("endpoint_id="+eu+"&channel=us"+"&status=failed"))
+		for _, tc := range []struct{ query, field string }{
+			{"channel=a%20b", "channel"},
+			{"endpoint_id=nope", "endpoint_id"},
+			{"event_type=not%20a%20name", "event_type"},
+			{"since=2026-01-02T00:00:00Z&until=2026-01-01T00:00:00Z", "until"},
+		} {
+			status, header, raw := h.do(t, http.MethodGet, "/api/v1/tenants/"+tn+"/messages?"+tc.query, adminKey, nil)
+			requireInvalid(t, tc.field, status, header, raw)
+		}
 	})
 
 	t.Run("unknown message is 404", func(t *testing.T) {

@@ -170,7 +170,10 @@ func quoteShort(s string) string {
 func couldExist(c echo.Context, name, v string) bool {
 	switch name {
 	case "tenant":
-		return isTenantID(v) || (c.Request().Method == http.MethodPut && c.Path() == "/api/v1/tenants/:tenant")
+		// PUT creates, and so may a publish: a bad id is their caller's
+		// field error (422).
+		return isTenantID(v) || (c.Request().Method == http.MethodPut && c.Path() == "/api/v1/tenants/:tenant") ||
+			isPublish(c)
 	case "name":
 		// PUT creates: a bad name is the caller's field error (422).
 		return isEventTypeName(v) || (c.Request().Method == http.MethodPut && c.Path() == "/api/v1/event-types/:name")

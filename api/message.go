@@ -53,6 +53,8 @@ type publishBody struct {
 	Payload        json.RawMessage `json:"payload"`
 	Channels       []string        `json:"channels"`
 	IdempotencyKey string          `json:"idempotency_key"`
+	// Tenant asks for the tenant to be created when it does not exist.
+	Tenant *tenantBody `json:"tenant"`
 }
 
 // publish is the hot path: it validates, then stores the message and its
@@ -92,21 +94,47 @@ func (s *server) publish(c echo.Context) error {
 	if len(key) > maxIdempotencyKey {
 		errs = append(errs, FieldError{Field: "idempotency_key", Message: fmt.Sprintf("must be at most %d bytes", maxIdempotencyKey)})
 	}
+	tenant := c.Param("tenant")
+	var create store.Tenant
+	switch {
+	case body.Tenant != nil && !isTenantID(tenant):
+		errs = append(errs, FieldError{Field: "tenant", Message: "cannot be created: its id " + badTenantID})
+	case body.Tenant != nil:
+		var err error
+		if create, err = body.Tenant.tenant(tenant, "tenant."); err != nil {
+			var p *Problem
+			if !errors.As(err, &p) {
+				return err
+			}
+			errs = append(errs, p.Errors...)
+		}
+	case !isTenantID(tenant):
+		return problem(http.StatusNotFound, "tenant "+quoteShort(tenant)+" not found")
+	}
 	if len(errs) > 0 {
 		return invalid(errs...)
 	}
 
-	m := store.Message{TenantID: c.Param("tenant"), EventType: body.EventType, Payload: body.Payload,
+	m := store.Message{TenantID: tenant, EventType: body.EventType, Payload: body.Payload,
 		Channels: body.Channels, IdempotencyKey: key}
-	out, _, err := s.svc.Publish(req.Context(), m, func(et store.EventType) error {
-		return s.checkEventType(et, body.EventType, body.Payload)
-	})
+	check := func(et store.EventType) error { return s.checkEventType(et, body.EventType, body.Payload) }
+	var out store.Message
+	var err error
+	if body.Tenant != nil {
+		out, _, err = s.svc.PublishCreatingTenant(req.Context(), m, create, check)
+	} else {
+		out, _, err = s.svc.Publish(req.Context(), m, check)
+	}
 	if err != nil {
 		var p *Problem
 		if errors.As(err, &p) {
 			return p
 		}
-		return notFound(err, "tenant %s", m.TenantID)
+		if errors.Is(err, store.ErrNotFound) {
+			return problem(http.StatusNotFound, fmt.Sprintf("tenant %s not found; create it with PUT /api/v1/tenants/%s, "+
+				"or publish with \"tenant\": {\"name\": ...} to create it with its first message", m.TenantID, m.TenantID))
+		}
+		return err
 	}
 	s.metrics.published.Inc()
 	trace.SpanFromContext(req.Context()).SetAttributes(delivery.AttrMessageID.String(out.ID.String()),

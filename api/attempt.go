@@ -79,17 +79,48 @@ func (s *server) listAttempts(c echo.Context, f store.AttemptFilter) error {
 	if err != nil {
 		return err
 	}
-	f.Status = c.QueryParam("status")
-	switch f.Status {
-	case "", store.AttemptSucceeded, store.AttemptFailed:
-	default:
-		return fieldErr("status", "must be succeeded or failed")
+	if err := attemptFilter(c, &f); err != nil {
+		return err
 	}
 	rows, next, err := s.st.ListAttempts(c.Request().Context(), c.Param("tenant"), f, p)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, listOf(rows, next, toAttempt))
+}
+
+// statusClasses are the values of ?status_class=.
+var statusClasses = map[string]int{"2xx": 200, "3xx": 300, "4xx": 400, "5xx": 500, "error": store.StatusClassNone}
+
+// attemptFilter reads the query parameters that narrow a list of attempts.
+func attemptFilter(c echo.Context, f *store.AttemptFilter) error {
+	f.Status = c.QueryParam("status")
+	switch f.Status {
+	case "", store.AttemptSucceeded, store.AttemptFailed:
+	default:
+		return fieldErr("status", "must be succeeded or failed")
+	}
+	if v := c.QueryParam("status_class"); v != "" {
+		class, ok := statusClasses[v]
+		if !ok {
+			return fieldErr("status_class", "must be 2xx, 3xx, 4xx, 5xx, or error (no HTTP answer)")
+		}
+		f.StatusClass = class
+	}
+	if f.EventType = c.QueryParam("event_type"); f.EventType != "" && !isEventTypeName(f.EventType) {
+		return fieldErr("event_type", "%s is not an event type name", quoteShort(f.EventType))
+	}
+	var err error
+	if f.Since, err = timeParam(c, "since"); err != nil {
+		return err
+	}
+	if f.Until, err = timeParam(c, "until"); err != nil {
+		return err
+	}
+	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Until.After(f.Since) {
+		return fieldErr("until", "must be after since")
+	}
+	return nil
 }
 
 func (s *server) endpointAttempts(c echo.Context) error {
@@ -109,4 +140,17 @@ func (s *server) messageAttempts(c echo.Context) error {
 		return notFound(err, "message %s", id)
 	}
 	return s.listAttempts(c, store.AttemptFilter{MessageID: id})
+}
+
+// getAttempt reads one attempt of the tenant's.
+func (s *server) getAttempt(c echo.Context) error {
+	id, err := uuid.Parse(c.Param("attempt"))
+	if err != nil {
+		return problem(http.StatusNotFound, "attempt "+quoteShort(c.Param("attempt"))+" not found")
+	}
+	a, err := s.st.GetAttempt(c.Request().Context(), c.Param("tenant"), id)
+	if err != nil {
+		return notFound(err, "attempt %s", id)
+	}
+	return c.JSON(http.StatusOK, toAttempt(a))
 }

@@ -137,6 +137,7 @@ var exactMembers = map[string][]string{
 	"POST /api/v1/tenants/{tenant}/messages": {"payload"},
 	"POST /api/v1/event-types":               {"schema", "example"},
 	"PATCH /api/v1/event-types/{name}":       {"schema", "example"},
+	"PUT /api/v1/event-types/{name}":         {"schema", "example"},
 }
 
 // badRequests lists the bad requests for one operation.
@@ -267,9 +268,11 @@ func newFixtures(t *testing.T, h *harness) *fixtures {
 		r := decode[obj](t, http.StatusOK, status, raw)
 		return r["done"] == float64(1) && r["status"] != "running", fmt.Sprintf("the resend never finished: %v", r)
 	})
+	attempts := h.list(t, "/api/v1/tenants/"+tn+"/messages/"+msg+"/attempts", adminKey)
+	require.NotEmpty(t, attempts.Data)
 	return &fixtures{
 		values: map[string]string{"tenant": tn, "key": keyID, "name": et, "endpoint": ep["id"].(string),
-			"message": msg, "replay": replay},
+			"message": msg, "replay": replay, "attempt": attempts.Data[0]["id"].(string)},
 		tenantKey: key,
 		client:    &http.Client{Timeout: 20 * time.Second},
 	}
@@ -330,7 +333,8 @@ func (fx *fixtures) send(h *harness, r badRequest, key string) string {
 }
 
 // snapshot is every app table's row count and the md5 of its rows. River's
-// tables are left out: its own maintenance touches them.
+// tables and workers (the heartbeats, every 2 s) are left out: maintenance,
+// not requests, touches them.
 func snapshot(t *testing.T, pool *pgxpool.Pool) map[string]string {
 	t.Helper()
 	ctx := context.Background()

@@ -117,6 +117,39 @@ func (s *server) createEventType(c echo.Context) error {
 	return c.JSON(http.StatusCreated, toEventType(out))
 }
 
+// putEventType creates or replaces an event type: event types as code. The
+// body is the whole event type, so a field left out takes its default (no
+// description, schema or example; not archived), and sending the same body
+// again changes nothing. 201 when it was created, 200 otherwise.
+func (s *server) putEventType(c echo.Context) error {
+	name := c.Param("name")
+	if !isEventTypeName(name) {
+		return fieldErr("name", "must be dot-separated segments of letters, digits, _ and - (like invoice.paid), at most %d characters",
+			maxNameLen)
+	}
+	var body eventTypeBody
+	if err := bind(c, &body); err != nil {
+		return err
+	}
+	if body.Name != "" && body.Name != name {
+		return fieldErr("name", "is %s in the body but %s in the path; leave it out or make them the same", quoteShort(body.Name),
+			quoteShort(name))
+	}
+	e := store.EventType{Name: name}
+	if err := body.apply(&e); err != nil {
+		return err
+	}
+	out, created, err := s.st.UpsertEventType(c.Request().Context(), e)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	return c.JSON(status, toEventType(out))
+}
+
 func (s *server) listEventTypes(c echo.Context) error {
 	p, err := page(c)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -100,6 +101,83 @@ func TestEventTypes(t *testing.T) {
 		requireInvalid(t, "name", status, header, raw)
 		status, header, raw = h.do(t, http.MethodPatch, "/api/v1/event-types/no.such.type", adminKey, obj{"description": "x"})
 		requireProblem(t, http.StatusNotFound, status, header, raw)
+	})
+
+	t.Run("put creates, replaces, and is idempotent", func(t *testing.T) {
+		t.Parallel()
+		name := uniq("subscription.renewed.v")
+		path := "/api/v1/event-types/" + name
+		body := obj{"description": "A subscription renewed.", "schema": json.RawMessage(amountSchema),
+			"example": obj{"amount": 100}}
+		status, _, raw := h.do(t, http.MethodPut, path, adminKey, body)
+		created := decode[obj](t, http.StatusCreated, status, raw)
+		require.Equal(t, name, created["name"])
+		require.Equal(t, "A subscription renewed.", created["description"])
+		require.Equal(t, obj{"amount": float64(100)}, created["example"])
+		require.NotNil(t, created["schema"])
+
+		// The same body again: 200, and nothing changed, not even updated_at.
+		status, _, raw = h.do(t, http.MethodPut, path, adminKey, body)
+		require.Equal(t, created, decode[obj](t, http.StatusOK, status, raw))
+		status, _, raw = h.do(t, http.MethodGet, path, adminKey, nil)
+		require.Equal(t, created, decode[obj](t, http.StatusOK, status, raw))
+
+		// A PUT replaces the whole event type: what it leaves out is reset.
+		status, _, raw = h.do(t, http.MethodPut, path, adminKey, obj{"name": name, "description": "Renewed."})
+		replaced := decode[obj](t, http.StatusOK, status, raw)
+		require.Equal(t, "Renewed.", replaced["description"])
+		require.Nil(t, replaced["schema"])
+		require.Nil(t, replaced["example"])
+		require.Equal(t, created["created_at"], replaced["created_at"])
+		require.NotEqual(t, created["updated_at"], replaced["updated_at"])
+
+		// Archived by DELETE, then declared again without archived: active.
+		status, _, raw = h.do(t, http.MethodDelete, path, adminKey, nil)
+		require.Equal(t, true, decode[obj](t, http.StatusOK, status, raw)["archived"])
+		status, _, raw = h.do(t, http.MethodPut, path, adminKey, obj{"description": "Renewed.", "archived": true})
+		require.Equal(t, true, decode[obj](t, http.StatusOK, status, raw)["archived"])
+		status, _, raw = h.do(t, http.MethodPut, path, adminKey, obj{"description": "Renewed."})
+		require.Equal(t, false, decode[obj](t, http.StatusOK, status, raw)["archived"])
+		h.publish(t, h.tenant(t), name, `{"any":"thing"}`)
+
+		// A tenant key may read event types but not declare them.
+		_, key := h.tenantKey(t, h.tenant(t))
+		status, header, raw := h.do(t, http.MethodPut, path, key, obj{"description": "mine"})
+		requireProblem(t, http.StatusForbidden, status, header, raw)
+	})
+
+	for _, tc := range []struct {
+		name, path, field string
+		body              obj
+	}{
+		{"bad name", "invoice..paid", "name", obj{}},
+		{"body name differs", uniq("put.a"), "name", obj{"name": "other.name"}},
+		{"schema not a JSON Schema", uniq("put.b"), "schema", obj{"schema": obj{"type": 12}}},
+		{"schema refers outside itself", uniq("put.c"), "schema",
+			obj{"schema": obj{"$ref": "https://example.com/schema.json"}}},
+		{"example breaks the schema", uniq("put.d"), "example/amount",
+			obj{"schema": json.RawMessage(amountSchema), "example": obj{"amount": "ten"}}},
+		{"description too long", uniq("put.e"), "description", obj{"description": strings.Repeat("x", 2001)}},
+	} {
+		t.Run("put refuses "+tc.name, func(t *testing.T) {
+			t.Parallel()
+			status, header, raw := h.do(t, http.MethodPut, "/api/v1/event-types/"+tc.path, adminKey, tc.body)
+			requireInvalid(t, tc.field, status, header, raw)
+			if eventTypeName(tc.path) {
+				status, header, raw = h.do(t, http.MethodGet, "/api/v1/event-types/"+tc.path, adminKey, nil)
+				requireProblem(t, http.StatusNotFound, status, header, raw)
+			}
+		})
+	}
+
+	t.Run("put does not clobber a schema with an invalid one", func(t *testing.T) {
+		t.Parallel()
+		name := h.eventType(t, amountSchema)
+		status, header, raw := h.do(t, http.MethodPut, "/api/v1/event-types/"+name, adminKey,
+			obj{"schema": obj{"type": "nope"}})
+		requireInvalid(t, "schema", status, header, raw)
+		status, _, raw = h.do(t, http.MethodGet, "/api/v1/event-types/"+name, adminKey, nil)
+		require.JSONEq(t, amountSchema, string(mustJSON(t, decode[obj](t, http.StatusOK, status, raw)["schema"])))
 	})
 
 	t.Run("delete archives", func(t *testing.T) {

@@ -34,6 +34,7 @@ var exactFields = map[string][]string{
 	http.MethodPost + " /api/v1/tenants/:tenant/messages": {"payload"},
 	http.MethodPost + " /api/v1/event-types":              {"schema", "example"},
 	http.MethodPatch + " /api/v1/event-types/:name":       {"schema", "example"},
+	http.MethodPut + " /api/v1/event-types/:name":         {"schema", "example"},
 }
 
 // maxJSONDepth bounds how deep the checked parts of a body nest (metadata
@@ -169,9 +170,13 @@ func quoteShort(s string) string {
 func couldExist(c echo.Context, name, v string) bool {
 	switch name {
 	case "tenant":
-		return isTenantID(v) || (c.Request().Method == http.MethodPut && c.Path() == "/api/v1/tenants/:tenant")
+		// PUT creates, and so may a publish: a bad id is their caller's
+		// field error (422).
+		return isTenantID(v) || (c.Request().Method == http.MethodPut && c.Path() == "/api/v1/tenants/:tenant") ||
+			isPublish(c)
 	case "name":
-		return isEventTypeName(v)
+		// PUT creates: a bad name is the caller's field error (422).
+		return isEventTypeName(v) || (c.Request().Method == http.MethodPut && c.Path() == "/api/v1/event-types/:name")
 	}
 	return true
 }

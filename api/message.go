@@ -53,6 +53,8 @@ type publishBody struct {
 	Payload        json.RawMessage `json:"payload"`
 	Channels       []string        `json:"channels"`
 	IdempotencyKey string          `json:"idempotency_key"`
+	// Tenant asks for the tenant to be created when it does not exist.
+	Tenant *tenantBody `json:"tenant"`
 }
 
 // publish is the hot path: it validates, then stores the message and its
@@ -82,17 +84,42 @@ func (s *server) publish(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	tenant := c.Param("tenant")
+	var create store.Tenant
+	switch {
+	case body.Tenant != nil && !isTenantID(tenant):
+		errs = append(errs, FieldError{Field: "tenant", Message: "cannot be created: its id " + badTenantID})
+	case body.Tenant != nil:
+		var err error
+		if create, err = body.Tenant.tenant(tenant, "tenant."); err != nil {
+			var p *Problem
+			if !errors.As(err, &p) {
+				return err
+			}
+			errs = append(errs, p.Errors...)
+		}
+	case !isTenantID(tenant):
+		return problem(http.StatusNotFound, "tenant "+quoteShort(tenant)+" not found")
+	}
 	if len(errs) > 0 {
 		return invalid(errs...)
 	}
 
 	m := store.Message{TenantID: msg.TenantID, EventType: msg.EventType, Payload: msg.Payload,
 		Channels: msg.Channels, IdempotencyKey: msg.IdempotencyKey}
-	out, _, err := s.svc.Publish(req.Context(), m, func(et store.EventType) error {
-		return s.checker.CheckEventType(et, msg)
-	})
+	check := func(et store.EventType) error { return s.checker.CheckEventType(et, msg) }
+	var out store.Message
+	if body.Tenant != nil {
+		out, _, err = s.svc.PublishCreatingTenant(req.Context(), m, create, check)
+	} else {
+		out, _, err = s.svc.Publish(req.Context(), m, check)
+	}
 	if err != nil {
-		return notFound(err, "tenant %s", m.TenantID)
+		if errors.Is(err, store.ErrNotFound) {
+			return problem(http.StatusNotFound, fmt.Sprintf("tenant %s not found; create it with PUT /api/v1/tenants/%s, "+
+				"or publish with \"tenant\": {\"name\": ...} to create it with its first message", m.TenantID, m.TenantID))
+		}
+		return err
 	}
 	s.metrics.published.Inc()
 	trace.SpanFromContext(req.Context()).SetAttributes(delivery.AttrMessageID.String(out.ID.String()),
@@ -122,13 +149,22 @@ func (s *server) listMessages(c echo.Context) error {
 	}
 	if v := c.QueryParam("endpoint_id"); v != "" {
 		if f.EndpointID, err = uuid.Parse(v); err != nil {
-			return fieldErr("endpoint_id", "must be an endpoint id")
+			return fieldErr("endpoint_id", "must be an endpoint id (a UUID)")
 		}
 	}
 	switch f.Status {
 	case "", store.DeliveryPending, store.DeliverySucceeded, store.DeliveryFailed, store.DeliveryParked:
 	default:
 		return fieldErr("status", "must be pending, succeeded, failed or parked")
+	}
+	if f.EventType != "" && !isEventTypeName(f.EventType) {
+		return fieldErr("event_type", "%s is not an event type name", quoteShort(f.EventType))
+	}
+	if f.Channel = c.QueryParam("channel"); f.Channel != "" && !channelPattern.MatchString(f.Channel) {
+		return fieldErr("channel", "must be 1 to 128 characters of letters, digits and . _ : -")
+	}
+	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Until.After(f.Since) {
+		return fieldErr("until", "must be after since")
 	}
 	rows, next, err := s.st.ListMessages(c.Request().Context(), c.Param("tenant"), f, p)
 	if err != nil {

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -130,6 +132,50 @@ func TestPublish(t *testing.T) {
 		requireInvalid(t, "status", status, header, raw)
 	})
 
+	t.Run("list filters by channel and endpoint", func(t *testing.T) {
+		t.Parallel()
+		tn := h.tenant(t)
+		rc := newReceiver(t, nil)
+		eu := h.endpoint(t, tn, obj{"url": rc.url, "channels": []string{"eu"}})["id"].(string)
+		us := h.endpoint(t, tn, obj{"url": rc.url, "channels": []string{"us"}})["id"].(string)
+		publish := func(channels ...string) string {
+			t.Helper()
+			body := obj{"event_type": plain, "payload": obj{}}
+			if channels != nil {
+				body["channels"] = channels
+			}
+			status, _, raw := h.do(t, http.MethodPost, "/api/v1/tenants/"+tn+"/messages", adminKey, body)
+			return decode[obj](t, http.StatusAccepted, status, raw)["id"].(string)
+		}
+		both, inEU, inUS, none := publish("eu", "us"), publish("eu"), publish("us"), publish()
+		ids := func(query string) []any {
+			t.Helper()
+			var out []any
+			for _, m := range h.list(t, "/api/v1/tenants/"+tn+"/messages?"+query, adminKey).Data {
+				out = append(out, m["id"])
+			}
+			return out
+		}
+		require.Equal(t, []any{inEU, both}, ids("channel=eu"))
+		require.Equal(t, []any{inUS, both}, ids("channel=us"))
+		require.Empty(t, ids("channel=apac"))
+		require.Len(t, ids(""), 4, "%s has no channel and is listed without the filter", none)
+		require.Equal(t, []any{inEU, both}, ids("endpoint_id="+eu))
+		require.Equal(t, []any{inUS, both}, ids("endpoint_id="+us))
+		require.Equal(t, []any{inUS, both}, ids("endpoint_id="+us+"&channel=us&since=2020-01-01T00:00:00Z&until="+
+			url.QueryEscape(time.Now().Add(time.Minute).Format(time.RFC3339))+"&event_type="+plain), "filters combine")
+		require.Empty(t, ids("endpoint_id="+eu+"&channel=us"+"&status=failed"))
+		for _, tc := range []struct{ query, field string }{
+			{"channel=a%20b", "channel"},
+			{"endpoint_id=nope", "endpoint_id"},
+			{"event_type=not%20a%20name", "event_type"},
+			{"since=2026-01-02T00:00:00Z&until=2026-01-01T00:00:00Z", "until"},
+		} {
+			status, header, raw := h.do(t, http.MethodGet, "/api/v1/tenants/"+tn+"/messages?"+tc.query, adminKey, nil)
+			requireInvalid(t, tc.field, status, header, raw)
+		}
+	})
+
 	t.Run("unknown message is 404", func(t *testing.T) {
 		t.Parallel()
 		tn := h.tenant(t)
@@ -212,4 +258,133 @@ func mustJSON(t testing.TB, v any) []byte {
 	b, err := json.Marshal(v)
 	require.NoError(t, err)
 	return b
+}
+
+func TestPublishCreatesTenant(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	et := h.eventType(t, amountSchema)
+	publish := func(t *testing.T, tenant string, body obj) (int, http.Header, []byte) {
+		t.Helper()
+		return h.do(t, http.MethodPost, "/api/v1/tenants/"+tenant+"/messages", adminKey, body)
+	}
+	getTenant := func(t *testing.T, tenant string) (int, obj) {
+		t.Helper()
+		status, _, raw := h.do(t, http.MethodGet, "/api/v1/tenants/"+tenant, adminKey, nil)
+		var out obj
+		require.NoError(t, json.Unmarshal(raw, &out))
+		return status, out
+	}
+
+	t.Run("created with its first message, left alone after", func(t *testing.T) {
+		t.Parallel()
+		tn := uniq("new_")
+		status, _, raw := publish(t, tn, obj{"event_type": et, "payload": obj{"amount": 1},
+			"tenant": obj{"name": "New Co", "metadata": obj{"plan": "pro"}}})
+		m := decode[obj](t, http.StatusAccepted, status, raw)
+		require.Equal(t, tn, m["tenant_id"])
+		status, got := getTenant(t, tn)
+		require.Equal(t, http.StatusOK, status)
+		require.Equal(t, "New Co", got["name"])
+		require.Equal(t, obj{"plan": "pro"}, got["metadata"])
+		require.Equal(t, []any{m["id"]}, ids(h.list(t, "/api/v1/tenants/"+tn+"/messages", adminKey)))
+
+		// The tenant exists now: its name and metadata stay as they are.
+		status, _, raw = publish(t, tn, obj{"event_type": et, "payload": obj{"amount": 2}, "tenant": obj{"name": "Renamed"}})
+		decode[obj](t, http.StatusAccepted, status, raw)
+		_, again := getTenant(t, tn)
+		require.Equal(t, got, again)
+		require.Len(t, h.list(t, "/api/v1/tenants/"+tn+"/messages", adminKey).Data, 2)
+	})
+
+	t.Run("an empty tenant object is enough", func(t *testing.T) {
+		t.Parallel()
+		tn := uniq("org:")
+		status, _, raw := publish(t, tn, obj{"event_type": et, "payload": obj{"amount": 1}, "tenant": obj{}})
+		decode[obj](t, http.StatusAccepted, status, raw)
+		status, got := getTenant(t, tn)
+		require.Equal(t, http.StatusOK, status)
+		require.Equal(t, "", got["name"])
+		require.Equal(t, obj{}, got["metadata"])
+	})
+
+	t.Run("without it, an unknown tenant is 404", func(t *testing.T) {
+		t.Parallel()
+		tn := uniq("nobody_")
+		status, header, raw := publish(t, tn, obj{"event_type": et, "payload": obj{"amount": 1}})
+		p := requireProblem(t, http.StatusNotFound, status, header, raw)
+		require.Contains(t, p.Detail, `"tenant"`, "the answer says how to create it")
+		status, _ = getTenant(t, tn)
+		require.Equal(t, http.StatusNotFound, status)
+	})
+
+	t.Run("concurrent first publishes create it once", func(t *testing.T) {
+		t.Parallel()
+		tn := uniq("rush_")
+		const n = 20
+		var wg sync.WaitGroup
+		statuses := make([]int, n)
+		for i := range n {
+			wg.Go(func() {
+				statuses[i], _, _ = publish(t, tn, obj{"event_type": et, "payload": obj{"amount": i},
+					"tenant": obj{"name": fmt.Sprintf("Rush %d", i)}})
+			})
+		}
+		wg.Wait()
+		for i, s := range statuses {
+			require.Equal(t, http.StatusAccepted, s, "publish %d", i)
+		}
+		status, got := getTenant(t, tn)
+		require.Equal(t, http.StatusOK, status)
+		require.Regexp(t, `^Rush \d+$`, got["name"])
+		require.Len(t, h.list(t, "/api/v1/tenants/"+tn+"/messages?limit=250", adminKey).Data, n)
+	})
+
+	for _, tc := range []struct {
+		name, tenant, field string
+		body                obj
+	}{
+		{"a bad id", "a%20b", "tenant", obj{"event_type": et, "payload": obj{"amount": 1}, "tenant": obj{}}},
+		{"a long id", strings.Repeat("t", 129), "tenant", obj{"event_type": et, "payload": obj{"amount": 1}, "tenant": obj{}}},
+		{"a long name", uniq("t_"), "tenant.name", obj{"event_type": et, "payload": obj{"amount": 1},
+			"tenant": obj{"name": strings.Repeat("n", 257)}}},
+		{"metadata not an object", uniq("t_"), "tenant.metadata", obj{"event_type": et, "payload": obj{"amount": 1},
+			"tenant": obj{"metadata": []int{1}}}},
+		{"an unknown event type", uniq("t_"), "event_type", obj{"event_type": "never.declared", "payload": obj{},
+			"tenant": obj{"name": "X"}}},
+		{"a payload that breaks the schema", uniq("t_"), "payload/amount", obj{"event_type": et,
+			"payload": obj{"amount": "one"}, "tenant": obj{"name": "X"}}},
+		{"the operational tenant", "hookd:operational", "tenant", obj{"event_type": et, "payload": obj{"amount": 1},
+			"tenant": obj{}}},
+	} {
+		t.Run("refused: "+tc.name, func(t *testing.T) {
+			t.Parallel()
+			status, header, raw := publish(t, tc.tenant, tc.body)
+			requireInvalid(t, tc.field, status, header, raw)
+			if tc.tenant != "hookd:operational" {
+				status, _ = getTenant(t, tc.tenant)
+				require.Equal(t, http.StatusNotFound, status, "a refused publish creates no tenant")
+			}
+		})
+	}
+
+	t.Run("tenant is for admins, as is publishing", func(t *testing.T) {
+		t.Parallel()
+		_, key := h.tenantKey(t, h.tenant(t))
+		tn := uniq("t_")
+		status, header, raw := h.do(t, http.MethodPost, "/api/v1/tenants/"+tn+"/messages", key,
+			obj{"event_type": et, "payload": obj{"amount": 1}, "tenant": obj{}})
+		require.Contains(t, []int{http.StatusForbidden, http.StatusNotFound}, status, "body: %s", raw)
+		requireProblem(t, status, status, header, raw)
+		status, _ = getTenant(t, tn)
+		require.Equal(t, http.StatusNotFound, status)
+	})
+}
+
+func ids(p page) []any {
+	out := []any{}
+	for _, m := range p.Data {
+		out = append(out, m["id"])
+	}
+	return out
 }

@@ -30,12 +30,10 @@ func operationalScope(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// createOperationalEndpoint creates the operational tenant on first use,
-// then the endpoint as any other.
+// createOperationalEndpoint creates the endpoint as any other; the store
+// creates the operational tenant with its first endpoint, so that a
+// refused request leaves nothing behind.
 func (s *server) createOperationalEndpoint(c echo.Context) error {
-	if err := s.st.EnsureOperationalTenant(c.Request().Context()); err != nil {
-		return err
-	}
 	return s.createEndpoint(c)
 }
 

@@ -135,6 +135,7 @@ func New(cfg Config) http.Handler {
 	v1.POST("/event-types", s.createEventType, adminOnly)
 	v1.GET("/event-types", s.listEventTypes)
 	v1.GET("/event-types/:name", s.getEventType)
+	v1.PUT("/event-types/:name", s.putEventType, adminOnly)
 	v1.PATCH("/event-types/:name", s.patchEventType, adminOnly)
 	v1.DELETE("/event-types/:name", s.archiveEventType, adminOnly)
 
@@ -159,6 +160,7 @@ func New(cfg Config) http.Handler {
 	t.GET("/messages/:message", s.getMessage)
 	t.GET("/messages/:message/attempts", s.messageAttempts)
 	t.POST("/messages/:message/resend", s.resend)
+	t.GET("/attempts/:attempt", s.getAttempt)
 
 	v1.POST("/replays", s.createReplay, adminOnly)
 	v1.GET("/replays", s.listReplays, adminOnly)

@@ -36,29 +36,42 @@ type tenantBody struct {
 	Metadata json.RawMessage `json:"metadata"`
 }
 
+// badTenantID is what is wrong with a tenant id that isTenantID refuses.
+const badTenantID = "must be 1 to 128 characters of letters, digits and . _ : -, and not . or .."
+
+// tenant validates the body as the tenant id; prefix goes before the
+// fields it names ("tenant." when the body is part of another).
+func (b tenantBody) tenant(id, prefix string) (store.Tenant, error) {
+	if len(b.Name) > maxTenantName {
+		return store.Tenant{}, fieldErr(prefix+"name", "must be at most %d bytes", maxTenantName)
+	}
+	if !isNull(b.Metadata) && !isObject(b.Metadata) {
+		return store.Tenant{}, fieldErr(prefix+"metadata", "must be a JSON object")
+	}
+	if len(b.Metadata) > maxMetadataBytes {
+		return store.Tenant{}, fieldErr(prefix+"metadata", "must be at most %d bytes of JSON", maxMetadataBytes)
+	}
+	t := store.Tenant{ID: id, Name: b.Name}
+	if !isNull(b.Metadata) {
+		t.Metadata = b.Metadata
+	}
+	return t, nil
+}
+
 func (s *server) putTenant(c echo.Context) error {
 	id := c.Param("tenant")
 	if !isTenantID(id) {
-		return fieldErr("tenant", "must be 1 to 128 characters of letters, digits and . _ : -, and not . or ..")
+		return fieldErr("tenant", badTenantID)
 	}
 	var body tenantBody
 	if err := bind(c, &body); err != nil {
 		return err
 	}
-	if len(body.Name) > maxTenantName {
-		return fieldErr("name", "must be at most %d bytes", maxTenantName)
+	tn, err := body.tenant(id, "")
+	if err != nil {
+		return err
 	}
-	if !isNull(body.Metadata) && !isObject(body.Metadata) {
-		return fieldErr("metadata", "must be a JSON object")
-	}
-	if len(body.Metadata) > maxMetadataBytes {
-		return fieldErr("metadata", "must be at most %d bytes of JSON", maxMetadataBytes)
-	}
-	var meta []byte
-	if !isNull(body.Metadata) {
-		meta = body.Metadata
-	}
-	t, created, err := s.st.UpsertTenant(c.Request().Context(), store.Tenant{ID: id, Name: body.Name, Metadata: meta})
+	t, created, err := s.st.UpsertTenant(c.Request().Context(), tn)
 	if err != nil {
 		return err
 	}

@@ -24,8 +24,9 @@ import (
 var ErrEventType = errors.New("event type refused")
 
 type publishReq struct {
-	m     store.Message
-	check func(store.EventType) error
+	m      store.Message
+	check  func(store.EventType) error
+	tenant *store.Tenant // create m's tenant as this when it does not exist
 }
 
 type publishRes struct {
@@ -39,13 +40,28 @@ type publishRes struct {
 // not nil, is given the message's event type (read in the same transaction;
 // the zero EventType when there is none) and can refuse it with an error
 // that Publish returns as it is. A tenant that does not exist is
-// store.ErrNotFound. When m's idempotency key was used before, Publish
-// returns the first message with existed = true and schedules nothing.
+// store.ErrNotFound (PublishCreatingTenant creates it instead). When m's
+// idempotency key was used before, Publish returns the first message with
+// existed = true and schedules nothing.
 func (s *Service) Publish(ctx context.Context, m store.Message, check func(store.EventType) error) (store.Message, bool, error) {
-	if m.TraceParent == "" {
-		m.TraceParent = traceParentOf(ctx) // each message links to its own request's span
+	return s.publish(ctx, publishReq{m: m, check: check})
+}
+
+// PublishCreatingTenant is Publish to a tenant that may not exist yet: when
+// it does not, it is created as t (t.ID is m's tenant) in the same
+// transaction as the message, and only when the message is accepted. An
+// existing tenant is left as it is.
+func (s *Service) PublishCreatingTenant(ctx context.Context, m store.Message, t store.Tenant,
+	check func(store.EventType) error) (store.Message, bool, error) {
+	t.ID = m.TenantID
+	return s.publish(ctx, publishReq{m: m, check: check, tenant: &t})
+}
+
+func (s *Service) publish(ctx context.Context, r publishReq) (store.Message, bool, error) {
+	if r.m.TraceParent == "" {
+		r.m.TraceParent = traceParentOf(ctx) // each message links to its own request's span
 	}
-	res, err := s.publisher.Do(ctx, publishReq{m: m, check: check})
+	res, err := s.publisher.Do(ctx, r)
 	if err != nil {
 		return store.Message{}, false, fmt.Errorf("publish: %w", err)
 	}
@@ -106,8 +122,9 @@ func (s *Service) publishTx(ctx context.Context, tx pgx.Tx, reqs []publishReq) (
 
 	var accepted []int
 	var msgs []store.Message
+	var create []store.Tenant // missing tenants that accepted publishes create
 	for i, r := range reqs {
-		if !known[r.m.TenantID] {
+		if !known[r.m.TenantID] && r.tenant == nil {
 			out[i].err = fmt.Errorf("publish to tenant %s: %w", r.m.TenantID, store.ErrNotFound)
 			continue
 		}
@@ -117,11 +134,20 @@ func (s *Service) publishTx(ctx context.Context, tx pgx.Tx, reqs []publishReq) (
 				continue
 			}
 		}
+		if !known[r.m.TenantID] {
+			known[r.m.TenantID] = true // the first publish that creates it decides its name
+			create = append(create, *r.tenant)
+		}
 		accepted = append(accepted, i)
 		msgs = append(msgs, r.m)
 	}
 	if len(msgs) == 0 {
 		return out, nil
+	}
+	if len(create) > 0 {
+		if err := st.CreateTenants(ctx, create); err != nil {
+			return nil, err
+		}
 	}
 	stored, existed, err := st.InsertMessages(ctx, msgs)
 	if err != nil {

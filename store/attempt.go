@@ -177,12 +177,29 @@ func scanAttempt(row pgx.Row) (Attempt, error) {
 	return a, nil
 }
 
-// AttemptFilter picks whose attempts to list: one message's or one endpoint's.
+// AttemptFilter picks whose attempts to list (one message's or one
+// endpoint's) and narrows them. Zero fields do not filter.
 type AttemptFilter struct {
 	MessageID  uuid.UUID
 	EndpointID uuid.UUID
-	Status     string // "" = any
+	Status     string // succeeded or failed
+	// StatusClass is the HTTP answer's class: 200, 300, 400 or 500 for
+	// 2xx to 5xx, or StatusClassNone for attempts that got no answer.
+	StatusClass int
+	EventType   string    // the message's event type
+	Since       time.Time // started at or after
+	Until       time.Time // started before
 }
+
+// StatusClassNone asks [Store.ListAttempts] for attempts without an HTTP
+// answer (a timeout, a refused connection, ...).
+const StatusClassNone = -1
+
+// attemptIDLag bounds how long after an attempt started its id was made:
+// the id is taken when the attempt has ended, within the deliver job's
+// timeout (the send timeout plus 15 s). Time bounds become id bounds with
+// it, so that a list with until starts its index scan there.
+const attemptIDLag = time.Hour
 
 // ListAttempts lists a tenant's attempts newest first.
 func (s *Store) ListAttempts(ctx context.Context, tenant string, f AttemptFilter, p Page) ([]Attempt, string, error) {
@@ -190,18 +207,40 @@ func (s *Store) ListAttempts(ctx context.Context, tenant string, f AttemptFilter
 	if err != nil {
 		return nil, "", err
 	}
-	var message, endpoint *uuid.UUID
+	var message, endpoint, minID, maxID *uuid.UUID
 	if f.MessageID != uuid.Nil {
 		message = &f.MessageID
 	}
 	if f.EndpointID != uuid.Nil {
 		endpoint = &f.EndpointID
 	}
-	rows, err := s.db.Query(ctx, `SELECT `+attemptCols+` FROM attempts
+	var codeFrom, codeTo *int
+	if f.StatusClass > 0 {
+		from, to := f.StatusClass, f.StatusClass+100
+		codeFrom, codeTo = &from, &to
+	}
+	var since, until *time.Time
+	if !f.Since.IsZero() {
+		since = &f.Since
+		id := minV7(f.Since.Add(-time.Minute)) // a minute for a clock that stepped back
+		minID = &id
+	}
+	if !f.Until.IsZero() {
+		until = &f.Until
+		id := minV7(f.Until.Add(attemptIDLag))
+		maxID = &id
+	}
+	rows, err := s.db.Query(ctx, `SELECT `+attemptCols+` FROM attempts a
 		WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id < $2)
 		  AND ($3::uuid IS NULL OR message_id = $3) AND ($4::uuid IS NULL OR endpoint_id = $4)
 		  AND ($5 = '' OR status = $5)
-		ORDER BY id DESC LIMIT $6`, tenant, after, message, endpoint, f.Status, p.Limit+1)
+		  AND ($7::int IS NULL OR status_code >= $7) AND ($8::int IS NULL OR status_code < $8)
+		  AND (NOT $9 OR status_code IS NULL)
+		  AND ($10 = '' OR EXISTS (SELECT 1 FROM messages m WHERE m.id = a.message_id AND m.event_type = $10))
+		  AND ($11::timestamptz IS NULL OR started_at >= $11) AND ($12::uuid IS NULL OR id >= $12)
+		  AND ($13::timestamptz IS NULL OR started_at < $13) AND ($14::uuid IS NULL OR id < $14)
+		ORDER BY id DESC LIMIT $6`, tenant, after, message, endpoint, f.Status, p.Limit+1,
+		codeFrom, codeTo, f.StatusClass == StatusClassNone, f.EventType, since, minID, until, maxID)
 	if err != nil {
 		return nil, "", fmt.Errorf("list attempts: %w", err)
 	}
@@ -211,4 +250,15 @@ func (s *Store) ListAttempts(ctx context.Context, tenant string, f AttemptFilter
 	}
 	list, next := pageOf(list, p.Limit, func(a Attempt) string { return a.ID.String() })
 	return list, next, nil
+}
+
+// GetAttempt returns ErrNotFound unless the attempt exists and belongs to
+// tenant.
+func (s *Store) GetAttempt(ctx context.Context, tenant string, id uuid.UUID) (Attempt, error) {
+	a, err := scanAttempt(s.db.QueryRow(ctx, `SELECT `+attemptCols+` FROM attempts WHERE id = $1 AND tenant_id = $2`,
+		id, tenant))
+	if err != nil {
+		return Attempt{}, fmt.Errorf("get attempt %s: %w", id, err)
+	}
+	return a, nil
 }

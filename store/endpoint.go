@@ -143,7 +143,9 @@ func (s *Store) CreateEndpoint(ctx context.Context, e Endpoint, secret string) (
 // most limit endpoints. In one transaction it locks the tenant's row (so
 // that concurrent creates for one tenant are counted one after the other),
 // counts its endpoints and returns ErrTooMany when it has limit already. It
-// returns ErrNotFound when the tenant does not exist.
+// returns ErrNotFound when the tenant does not exist, except for the
+// [OperationalTenant], which it creates (in the same transaction) on its
+// first endpoint.
 func (s *Store) CreateEndpointWithin(ctx context.Context, e Endpoint, secret string, limit int) (Endpoint, error) {
 	var out Endpoint
 	// On a pool this is a transaction; in one (WithTx), a savepoint.
@@ -154,6 +156,11 @@ func (s *Store) CreateEndpointWithin(ctx context.Context, e Endpoint, secret str
 		return Endpoint{}, fmt.Errorf("create endpoint of %s: the store cannot begin a transaction", e.TenantID)
 	}
 	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		if e.TenantID == OperationalTenant {
+			if err := s.WithTx(tx).EnsureOperationalTenant(ctx); err != nil {
+				return err
+			}
+		}
 		var n int
 		if err := tx.QueryRow(ctx, `SELECT 1 FROM tenants WHERE id = $1 FOR NO KEY UPDATE`, e.TenantID).Scan(&n); err != nil {
 			return mapErr(err)

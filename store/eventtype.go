@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -56,6 +57,33 @@ func (s *Store) UpdateEventType(ctx context.Context, e EventType) (EventType, er
 		return EventType{}, fmt.Errorf("update event type %s: %w", e.Name, err)
 	}
 	return out, nil
+}
+
+// UpsertEventType creates the event type or replaces every field of it but
+// the name. created tells which. Writing what is already stored changes
+// nothing, not even updated_at, so that declaring event types from code on
+// every deploy is a no-op when nothing changed.
+func (s *Store) UpsertEventType(ctx context.Context, e EventType) (EventType, bool, error) {
+	var created bool
+	row := s.db.QueryRow(ctx, `
+		INSERT INTO event_types (name, description, schema, example, archived) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (name) DO UPDATE SET description = EXCLUDED.description, schema = EXCLUDED.schema,
+			example = EXCLUDED.example, archived = EXCLUDED.archived, updated_at = now()
+		WHERE (event_types.description, event_types.schema, event_types.example, event_types.archived)
+			IS DISTINCT FROM (EXCLUDED.description, EXCLUDED.schema, EXCLUDED.example, EXCLUDED.archived)
+		RETURNING `+eventTypeCols+`, (xmax = 0)`, e.Name, e.Description, e.Schema, e.Example, e.Archived)
+	var out EventType
+	err := row.Scan(&out.Name, &out.Description, &out.Schema, &out.Example, &out.Archived, &out.CreatedAt, &out.UpdatedAt,
+		&created)
+	if errors.Is(err, pgx.ErrNoRows) {
+		// It exists and already reads as e: nothing was written.
+		out, err = s.GetEventType(ctx, e.Name)
+		return out, false, err
+	}
+	if err != nil {
+		return EventType{}, false, fmt.Errorf("upsert event type %s: %w", e.Name, mapErr(err))
+	}
+	return out, created, nil
 }
 
 // ListEventTypes lists event types newest first, archived ones only when asked.

@@ -166,6 +166,7 @@ type MessageFilter struct {
 	Until      time.Time
 	EndpointID uuid.UUID // only messages with a delivery to this endpoint
 	Status     string    // only messages with a delivery in this status
+	Channel    string    // only messages published on this channel
 }
 
 // ListMessages lists a tenant's messages newest first.
@@ -193,7 +194,8 @@ func (s *Store) ListMessages(ctx context.Context, tenant string, f MessageFilter
 		  AND ($5::timestamptz IS NULL OR created_at < $5)
 		  AND (($6::uuid IS NULL AND $7 = '') OR EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id
 			AND ($6::uuid IS NULL OR d.endpoint_id = $6) AND ($7 = '' OR d.status = $7)))
-		ORDER BY id DESC LIMIT $8`, tenant, after, f.EventType, since, until, endpoint, f.Status, p.Limit+1)
+		  AND ($9 = '' OR $9 = ANY (channels))
+		ORDER BY id DESC LIMIT $8`, tenant, after, f.EventType, since, until, endpoint, f.Status, p.Limit+1, f.Channel)
 	if err != nil {
 		return nil, "", fmt.Errorf("list messages: %w", err)
 	}

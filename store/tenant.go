@@ -40,6 +40,24 @@ func (s *Store) UpsertTenant(ctx context.Context, t Tenant) (Tenant, bool, error
 	return t, created, nil
 }
 
+// CreateTenants creates, in one statement, those of ts that do not exist
+// yet, and leaves the others as they are. Publishes that create their
+// tenant use it.
+func (s *Store) CreateTenants(ctx context.Context, ts []Tenant) error {
+	ids, names, metas := make([]string, len(ts)), make([]string, len(ts)), make([]string, len(ts))
+	for i, t := range ts {
+		ids[i], names[i], metas[i] = t.ID, t.Name, string(orEmptyJSON(t.Metadata))
+	}
+	_, err := s.db.Exec(ctx, `INSERT INTO tenants (id, name, metadata)
+		SELECT id, name, metadata::jsonb FROM unnest($1::text[], $2::text[], $3::text[]) AS t(id, name, metadata)
+		ORDER BY id
+		ON CONFLICT (id) DO NOTHING`, ids, names, metas)
+	if err != nil {
+		return fmt.Errorf("create %d tenants: %w", len(ts), mapErr(err))
+	}
+	return nil
+}
+
 // GetTenant returns ErrNotFound when there is no such tenant.
 func (s *Store) GetTenant(ctx context.Context, id string) (Tenant, error) {
 	t, err := scanTenant(s.db.QueryRow(ctx, `SELECT `+tenantCols+` FROM tenants WHERE id = $1`, id))

@@ -201,6 +201,11 @@ export class Hookd {
   listEventTypes(query?: QueryOf<'listEventTypes'>, options?: RequestOptions): List<'listEventTypes'>;
   /** Read an event type. */
   getEventType(name: string, options?: RequestOptions): Call<'getEventType'>;
+  /**
+   * Create or replace an event type (event types as code): fields left out
+   * take their defaults, and the same body again changes nothing.
+   */
+  putEventType(name: string, body?: BodyOf<'putEventType'>, options?: RequestOptions): Call<'putEventType'>;
   /** Update an event type; fields left out keep their value. */
   updateEventType(name: string, body: BodyOf<'updateEventType'>, options?: RequestOptions): Call<'updateEventType'>;
   /** Archive an event type. */
@@ -257,6 +262,8 @@ export class Hookd {
   getMessage(tenant: string, message: string, options?: RequestOptions): Call<'getMessage'>;
   /** List a message's attempts. */
   listMessageAttempts(tenant: string, message: string, query?: QueryOf<'listMessageAttempts'>, options?: RequestOptions): List<'listMessageAttempts'>;
+  /** Read one attempt of a tenant's. */
+  getAttempt(tenant: string, attempt: string, options?: RequestOptions): Call<'getAttempt'>;
   /** Resend a message to all its endpoints, or to one. */
   resendMessage(tenant: string, message: string, body?: BodyOf<'resendMessage'>, options?: RequestOptions): Call<'resendMessage'>;
 

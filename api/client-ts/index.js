@@ -269,6 +269,15 @@ export class Hookd {
     return this.request('GET', `/api/v1/event-types/${seg(name)}`, options);
   }
 
+  /**
+   * Create or replace an event type (event types as code): the body is the
+   * whole event type, and sending the same body again changes nothing.
+   * @param {string} name @param {object} [body] @param {RequestOptions} [options]
+   */
+  putEventType(name, body = {}, options) {
+    return this.request('PUT', `/api/v1/event-types/${seg(name)}`, { ...options, body });
+  }
+
   /** Update an event type. @param {string} name @param {object} body @param {RequestOptions} [options] */
   updateEventType(name, body, options) {
     return this.request('PATCH', `/api/v1/event-types/${seg(name)}`, { ...options, body });
@@ -394,6 +403,11 @@ export class Hookd {
   /** List a message's attempts. @param {string} tenant @param {string} message @param {Record<string, unknown>} [query] @param {RequestOptions} [options] */
   listMessageAttempts(tenant, message, query, options) {
     return this.#list(`${messagePath(tenant, message)}/attempts`, query, options);
+  }
+
+  /** Read one attempt of a tenant's. @param {string} tenant @param {string} attempt @param {RequestOptions} [options] */
+  getAttempt(tenant, attempt, options) {
+    return this.request('GET', `/api/v1/tenants/${seg(tenant)}/attempts/${seg(attempt)}`, options);
   }
 
   /** Resend a message to all its endpoints, or one. @param {string} tenant @param {string} message @param {object} [body] @param {RequestOptions} [options] */

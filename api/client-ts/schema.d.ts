@@ -251,7 +251,11 @@ export interface paths {
         };
         /** Read an event type */
         get: operations["getEventType"];
-        put?: never;
+        /**
+         * Create or replace an event type
+         * @description Event types as code: declare each event type from your code on every deploy. The body is the whole event type: a field left out takes its default (no description, schema or example; not archived), so an event type archived by `DELETE` is un-archived by a `PUT` without `archived: true`. Sending what is already stored changes nothing (not even `updated_at`) and answers 200. The same validation as `POST /event-types`. Admin keys only.
+         */
+        put: operations["putEventType"];
         post?: never;
         /**
          * Archive an event type
@@ -396,7 +400,10 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** List attempts to an endpoint */
+        /**
+         * List attempts to an endpoint
+         * @description Filters combine: `status`, `status_class`, `event_type`, `since` and `until`.
+         */
         get: operations["listEndpointAttempts"];
         put?: never;
         post?: never;
@@ -443,7 +450,7 @@ export interface paths {
         put?: never;
         /**
          * Publish a message
-         * @description 413 when the body exceeds the limit (1 MiB by default); 422 for an unknown or archived event type, or a payload that breaks the event type's schema (with the schema errors in `errors`). Admin keys only.
+         * @description 413 when the body exceeds the limit (1 MiB by default); 422 for an unknown or archived event type, or a payload that breaks the event type's schema (with the schema errors in `errors`); 404 for a tenant that does not exist, unless the body asks for it to be created (`tenant`). Admin keys only.
          */
         post: operations["publishMessage"];
         delete?: never;
@@ -486,7 +493,10 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** List a message's attempts */
+        /**
+         * List a message's attempts
+         * @description Filters combine: `status`, `status_class`, `event_type`, `since` and `until`.
+         */
         get: operations["listMessageAttempts"];
         put?: never;
         post?: never;
@@ -515,6 +525,31 @@ export interface paths {
          * @description To all the message's endpoints, or one. The new attempts keep the `webhook-id` and have trigger `manual`.
          */
         post: operations["resendMessage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tenants/{tenant}/attempts/{attempt}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The tenant's id. */
+                tenant: components["parameters"]["Tenant"];
+                /** @description The attempt's id. */
+                attempt: components["parameters"]["Attempt"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Read one attempt
+         * @description An attempt of the tenant's, by its id (as in attempt lists and the portal's delivery log); 404 for another tenant's.
+         */
+        get: operations["getAttempt"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -912,7 +947,10 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** List attempts to an operational endpoint */
+        /**
+         * List attempts to an operational endpoint
+         * @description Filters combine: `status`, `status_class`, `event_type`, `since` and `until`.
+         */
         get: operations["listOperationalEndpointAttempts"];
         put?: never;
         post?: never;
@@ -1516,6 +1554,18 @@ export interface components {
             /** @description false un-archives an archived event type. */
             archived?: boolean;
         };
+        /** @description The whole of an event type, as `PUT` stores it; fields left out take their defaults. `name` may be left out; when given it must be the path's. */
+        EventTypePut: {
+            name?: components["schemas"]["EventTypeName"];
+            /** @description What the event means; empty when left out. */
+            description?: string;
+            /** @description A JSON Schema (draft 2020-12) that every payload of this event type must satisfy; null or left out for none. The same rules as at creation: it must compile and may refer only to itself and the JSON Schema meta-schemas. */
+            schema?: Record<string, unknown> | null;
+            /** @description An example payload (matching the schema); null or left out for none. */
+            example?: Record<string, unknown> | null;
+            /** @description true archives it; left out or false, it is active. */
+            archived?: boolean;
+        };
         /** @description A page of event types, newest first. */
         EventTypeList: {
             /** @description event types */
@@ -1792,6 +1842,13 @@ export interface components {
             channels?: string[];
             /** @description Publishing again with the same key for the same tenant returns the first message and delivers nothing again. The `Idempotency-Key` header works too. */
             idempotency_key?: string;
+            tenant?: components["schemas"]["MessageTenant"];
+        };
+        /** @description Asks for the tenant (the path's id) to be created when it does not exist yet, with this name and metadata, in the same transaction as the message and only when the message is accepted. An existing tenant is left as it is: its name and metadata do not change. Without it, a publish to a tenant that does not exist is 404. Send `{}` for a tenant with no name or metadata. The id must be one `PUT /tenants/{tenant}` accepts. */
+        MessageTenant: {
+            /** @description Display name. */
+            name?: string;
+            metadata?: components["schemas"]["Metadata"];
         };
         /** @description The state of a message's delivery to one endpoint. */
         Delivery: {
@@ -2892,6 +2949,18 @@ export interface components {
         IdempotencyKey: string;
         /** @description The check's id. */
         Check: string;
+        /** @description Only attempts with this outcome. */
+        AttemptStatus: "succeeded" | "failed";
+        /** @description Only attempts whose HTTP answer was in this class, or `error` for attempts that got no answer (a timeout, a refused connection, a blocked address, ...). */
+        StatusClass: "2xx" | "3xx" | "4xx" | "5xx" | "error";
+        /** @description Only attempts of messages of this event type. */
+        AttemptEventType: components["schemas"]["EventTypeName"];
+        /** @description Only attempts started at or after this time. */
+        AttemptSince: string;
+        /** @description Only attempts started before this time; after `since` when both are given. */
+        AttemptUntil: string;
+        /** @description The attempt's id. */
+        Attempt: string;
     };
     requestBodies: never;
     headers: never;
@@ -3377,6 +3446,50 @@ export interface operations {
             default: components["responses"]["UnexpectedError"];
         };
     };
+    putEventType: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event type's name. */
+                name: components["parameters"]["EventTypeName"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EventTypePut"];
+            };
+        };
+        responses: {
+            /** @description Replaced, or already as sent. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventType"];
+                };
+            };
+            /** @description Created. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventType"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["UnprocessableEntity"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
     archiveEventType: {
         parameters: {
             query?: never;
@@ -3730,7 +3843,15 @@ export interface operations {
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: components["parameters"]["Cursor"];
                 /** @description Only attempts with this outcome. */
-                status?: "succeeded" | "failed";
+                status?: components["parameters"]["AttemptStatus"];
+                /** @description Only attempts whose HTTP answer was in this class, or `error` for attempts that got no answer (a timeout, a refused connection, a blocked address, ...). */
+                status_class?: components["parameters"]["StatusClass"];
+                /** @description Only attempts of messages of this event type. */
+                event_type?: components["parameters"]["AttemptEventType"];
+                /** @description Only attempts started at or after this time. */
+                since?: components["parameters"]["AttemptSince"];
+                /** @description Only attempts started before this time; after `since` when both are given. */
+                until?: components["parameters"]["AttemptUntil"];
             };
             header?: never;
             path: {
@@ -3812,6 +3933,8 @@ export interface operations {
                 endpoint_id?: string;
                 /** @description Only messages with a delivery in this status. */
                 status?: "pending" | "succeeded" | "failed" | "parked";
+                /** @description Only messages published on this channel. */
+                channel?: string;
             };
             header?: never;
             path: {
@@ -3919,6 +4042,16 @@ export interface operations {
                 limit?: components["parameters"]["Limit"];
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: components["parameters"]["Cursor"];
+                /** @description Only attempts with this outcome. */
+                status?: components["parameters"]["AttemptStatus"];
+                /** @description Only attempts whose HTTP answer was in this class, or `error` for attempts that got no answer (a timeout, a refused connection, a blocked address, ...). */
+                status_class?: components["parameters"]["StatusClass"];
+                /** @description Only attempts of messages of this event type. */
+                event_type?: components["parameters"]["AttemptEventType"];
+                /** @description Only attempts started at or after this time. */
+                since?: components["parameters"]["AttemptSince"];
+                /** @description Only attempts started before this time; after `since` when both are given. */
+                until?: components["parameters"]["AttemptUntil"];
             };
             header?: never;
             path: {
@@ -3975,6 +4108,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Enqueued"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["UnprocessableEntity"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    getAttempt: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The tenant's id. */
+                tenant: components["parameters"]["Tenant"];
+                /** @description The attempt's id. */
+                attempt: components["parameters"]["Attempt"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The attempt. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Attempt"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -4699,7 +4865,15 @@ export interface operations {
                 /** @description The `next_cursor` of the previous page. */
                 cursor?: components["parameters"]["Cursor"];
                 /** @description Only attempts with this outcome. */
-                status?: "succeeded" | "failed";
+                status?: components["parameters"]["AttemptStatus"];
+                /** @description Only attempts whose HTTP answer was in this class, or `error` for attempts that got no answer (a timeout, a refused connection, a blocked address, ...). */
+                status_class?: components["parameters"]["StatusClass"];
+                /** @description Only attempts of messages of this event type. */
+                event_type?: components["parameters"]["AttemptEventType"];
+                /** @description Only attempts started at or after this time. */
+                since?: components["parameters"]["AttemptSince"];
+                /** @description Only attempts started before this time; after `since` when both are given. */
+                until?: components["parameters"]["AttemptUntil"];
             };
             header?: never;
             path: {

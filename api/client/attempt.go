@@ -46,19 +46,59 @@ type AttemptTimings struct {
 	TTFBMS    float64 `json:"ttfb_ms"`
 }
 
+// ListAttemptsParams filters and pages a list of attempts. Zero values do
+// not filter.
+type ListAttemptsParams struct {
+	Limit  int
+	Cursor string
+	// Status keeps only succeeded or failed attempts; empty keeps both.
+	Status string
+	// StatusClass keeps attempts whose answer was 2xx, 3xx, 4xx or 5xx, or,
+	// with "error", attempts that got no answer.
+	StatusClass string
+	// EventType keeps attempts of messages of this event type.
+	EventType string
+	// Since and Until bound when the attempts started.
+	Since, Until time.Time
+}
+
+func (p *ListAttemptsParams) values() url.Values {
+	if p == nil {
+		return nil
+	}
+	q := ListParams{Limit: p.Limit, Cursor: p.Cursor}.values()
+	setString(q, "status", p.Status)
+	setString(q, "status_class", p.StatusClass)
+	setString(q, "event_type", p.EventType)
+	setTime(q, "since", p.Since)
+	setTime(q, "until", p.Until)
+	return q
+}
+
+// GetAttempt reads one attempt of a tenant's.
+func (c *Client) GetAttempt(ctx context.Context, tenant string, attempt uuid.UUID) (*Attempt, error) {
+	if err := need("tenant id", tenant, "attempt id", attempt); err != nil {
+		return nil, err
+	}
+	var out Attempt
+	err := c.do(ctx, call{method: http.MethodGet, path: pathf("/api/v1/tenants/%s/attempts/", tenant) + attempt.String(),
+		out: &out, retry: true})
+	return ptr(out, err)
+}
+
 // ListMessageAttempts reads one page of a message's attempts.
-func (c *Client) ListMessageAttempts(ctx context.Context, tenant string, message uuid.UUID, p *ListParams) (*Page[Attempt], error) {
+func (c *Client) ListMessageAttempts(ctx context.Context, tenant string, message uuid.UUID, p *ListAttemptsParams) (*Page[Attempt], error) {
 	if err := need("tenant id", tenant, "message id", message); err != nil {
 		return nil, err
 	}
 	var out Page[Attempt]
 	err := c.do(ctx, call{method: http.MethodGet, path: messagePath(tenant, message, "/attempts"),
-		query: p.orZero().values(), out: &out, retry: true})
+		query: p.values(), out: &out, retry: true})
 	return ptr(out, err)
 }
 
 // AllMessageAttempts iterates over a message's attempts from p's cursor on.
-func (c *Client) AllMessageAttempts(ctx context.Context, tenant string, message uuid.UUID, p *ListParams) iter.Seq2[Attempt, error] {
+func (c *Client) AllMessageAttempts(ctx context.Context, tenant string, message uuid.UUID, p *ListAttemptsParams) iter.Seq2[Attempt, error] {
 	q := p.orZero()
 	return all(ctx, q.Cursor, func(ctx context.Context, cursor string) (*Page[Attempt], error) {
 		q.Cursor = cursor
@@ -66,25 +106,8 @@ func (c *Client) AllMessageAttempts(ctx context.Context, tenant string, message 
 	})
 }
 
-// ListEndpointAttemptsParams filters and pages ListEndpointAttempts.
-type ListEndpointAttemptsParams struct {
-	Limit  int
-	Cursor string
-	// Status keeps only succeeded or failed attempts; empty keeps both.
-	Status string
-}
-
-func (p *ListEndpointAttemptsParams) values() url.Values {
-	if p == nil {
-		return nil
-	}
-	q := ListParams{Limit: p.Limit, Cursor: p.Cursor}.values()
-	setString(q, "status", p.Status)
-	return q
-}
-
 // ListEndpointAttempts reads one page of the attempts to an endpoint.
-func (c *Client) ListEndpointAttempts(ctx context.Context, tenant string, endpoint uuid.UUID, p *ListEndpointAttemptsParams) (*Page[Attempt], error) {
+func (c *Client) ListEndpointAttempts(ctx context.Context, tenant string, endpoint uuid.UUID, p *ListAttemptsParams) (*Page[Attempt], error) {
 	if err := need("tenant id", tenant, "endpoint id", endpoint); err != nil {
 		return nil, err
 	}
@@ -96,13 +119,17 @@ func (c *Client) ListEndpointAttempts(ctx context.Context, tenant string, endpoi
 
 // AllEndpointAttempts iterates over the attempts to an endpoint from p's
 // cursor on.
-func (c *Client) AllEndpointAttempts(ctx context.Context, tenant string, endpoint uuid.UUID, p *ListEndpointAttemptsParams) iter.Seq2[Attempt, error] {
-	q := ListEndpointAttemptsParams{}
-	if p != nil {
-		q = *p
-	}
+func (c *Client) AllEndpointAttempts(ctx context.Context, tenant string, endpoint uuid.UUID, p *ListAttemptsParams) iter.Seq2[Attempt, error] {
+	q := p.orZero()
 	return all(ctx, q.Cursor, func(ctx context.Context, cursor string) (*Page[Attempt], error) {
 		q.Cursor = cursor
 		return c.ListEndpointAttempts(ctx, tenant, endpoint, &q)
 	})
+}
+
+func (p *ListAttemptsParams) orZero() ListAttemptsParams {
+	if p == nil {
+		return ListAttemptsParams{}
+	}
+	return *p
 }

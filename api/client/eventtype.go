@@ -45,6 +45,33 @@ type EventTypeUpdate struct {
 	Archived *bool `json:"archived,omitempty"`
 }
 
+// EventTypePut is the whole of an event type, for PutEventType: what it
+// leaves out takes its default (no description, schema or example; not
+// archived).
+type EventTypePut struct {
+	Description string `json:"description,omitempty"`
+	// Schema, when set, is a JSON Schema object that payloads must match.
+	Schema json.RawMessage `json:"schema,omitempty"`
+	// Example, when set, is a JSON object (matching Schema).
+	Example json.RawMessage `json:"example,omitempty"`
+	// Archived archives the event type; false (the default) keeps it, or
+	// makes it again, publishable.
+	Archived bool `json:"archived,omitempty"`
+}
+
+// PutEventType creates the event type name or replaces it with p
+// (PUT /api/v1/event-types/{name}): event types as code. Calling it again
+// with the same p changes nothing, so a deploy can declare every event
+// type it publishes. Admin keys only.
+func (c *Client) PutEventType(ctx context.Context, name string, p EventTypePut) (*EventType, error) {
+	if err := need("event type name", name); err != nil {
+		return nil, err
+	}
+	var out EventType
+	err := c.do(ctx, call{method: http.MethodPut, path: pathf("/api/v1/event-types/%s", name), body: p, out: &out, retry: true})
+	return ptr(out, err)
+}
+
 // CreateEventType declares an event type. An event type of that name
 // (archived or not) answers 409 (see IsConflict). Admin keys only.
 func (c *Client) CreateEventType(ctx context.Context, p EventTypeParams) (*EventType, error) {

@@ -129,3 +129,53 @@ func ExampleClient_CreateEndpoint() {
 	// http://127.0.0.1:9000/webhook [invoice.*]
 	// true
 }
+
+// Event types as code: declare every event type your code publishes, on
+// every deploy. PutEventType creates or replaces one, and declaring what
+// is already there changes nothing.
+func ExampleClient_PutEventType() {
+	ctx := context.Background()
+	c := client.New(hookdURL, adminKey)
+
+	eventTypes := map[string]client.EventTypePut{
+		"subscription.renewed": {
+			Description: "A subscription was renewed",
+			Schema:      []byte(`{"type":"object","required":["id"],"properties":{"id":{"type":"string"}}}`),
+			Example:     []byte(`{"id":"sub_1"}`),
+		},
+	}
+	for deploy := range 2 {
+		for name, et := range eventTypes {
+			got, err := c.PutEventType(ctx, name, et)
+			if err != nil {
+				log.Fatal(err)
+			}
+			fmt.Println(deploy, got.Name, got.Description, got.CreatedAt.Equal(got.UpdatedAt))
+		}
+	}
+	// Output:
+	// 0 subscription.renewed A subscription was renewed true
+	// 1 subscription.renewed A subscription was renewed true
+}
+
+// Publishing to a customer that hookd has not heard of yet: with Tenant,
+// the publish creates it, so there is no need to create tenants first.
+func ExampleClient_Publish_newTenant() {
+	ctx := context.Background()
+	c := client.New(hookdURL, adminKey)
+
+	_, err := c.Publish(ctx, "globex", client.PublishParams{
+		EventType: "invoice.paid",
+		Payload:   map[string]any{"id": "inv_3"},
+		Tenant:    &client.TenantParams{Name: "Globex"},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	t, err := c.GetTenant(ctx, "globex")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(t.ID, t.Name)
+	// Output: globex Globex
+}

@@ -55,6 +55,11 @@ type PublishParams struct {
 	// first (within the retention window). Empty has the client make one,
 	// which is kept across its own retries.
 	IdempotencyKey string `json:"-"`
+	// Tenant, when set, has hookd create the tenant with the message if it
+	// does not exist yet, with this name and metadata (an existing tenant
+	// is left as it is), so that tenants need not be created beforehand.
+	// Without it, publishing to an unknown tenant is a 404.
+	Tenant *TenantParams `json:"tenant,omitempty"`
 }
 
 // Publish publishes a message to a tenant's endpoints. The answer (202)
@@ -100,8 +105,10 @@ type ListMessagesParams struct {
 	// EndpointID keeps messages with a delivery to this endpoint.
 	EndpointID uuid.UUID
 	// Status keeps messages with a delivery in this status: pending,
-	// succeeded or failed.
+	// succeeded, failed or parked.
 	Status string
+	// Channel keeps messages published on this channel.
+	Channel string
 }
 
 func (p *ListMessagesParams) values() url.Values {
@@ -116,6 +123,7 @@ func (p *ListMessagesParams) values() url.Values {
 		q.Set("endpoint_id", p.EndpointID.String())
 	}
 	setString(q, "status", p.Status)
+	setString(q, "channel", p.Channel)
 	return q
 }
 

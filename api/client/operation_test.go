@@ -67,6 +67,19 @@ func TestEveryOperationAgainstHookd(t *testing.T) {
 	require.Equal(t, []string{"invoice.paid"}, eventTypeNames(types.Data), "archived ones are left out")
 	require.ElementsMatch(t, []string{"invoice.paid", "invoice.voided"},
 		collect(t, c.AllEventTypes(ctx, &client.ListEventTypesParams{Limit: 1, IncludeArchived: true}), eventTypeName))
+	// Event types as code: PUT declares one, and the same declaration
+	// again changes nothing.
+	declared, err := c.PutEventType(ctx, "invoice.refunded", client.EventTypePut{Description: "Refunded", Schema: schema})
+	require.NoError(t, err)
+	require.Equal(t, "Refunded", declared.Description)
+	require.JSONEq(t, string(schema), string(declared.Schema))
+	redeclared, err := c.PutEventType(ctx, "invoice.refunded", client.EventTypePut{Description: "Refunded", Schema: schema})
+	require.NoError(t, err)
+	require.True(t, declared.UpdatedAt.Equal(redeclared.UpdatedAt), "the same declaration changes nothing")
+	redeclared, err = c.PutEventType(ctx, "invoice.refunded", client.EventTypePut{Archived: true})
+	require.NoError(t, err)
+	require.True(t, redeclared.Archived)
+	require.Equal(t, "null", string(redeclared.Schema), "what the declaration leaves out is reset")
 
 	// Tenants.
 	tn, err := c.UpsertTenant(ctx, "acme", client.TenantParams{Name: "Acme", Metadata: map[string]any{"plan": "pro"}})
@@ -141,7 +154,20 @@ func TestEveryOperationAgainstHookd(t *testing.T) {
 	require.Equal(t, 200, *a.StatusCode)
 	require.Equal(t, "thanks", a.ResponseBody)
 	require.Len(t, collect(t, c.AllMessageAttempts(ctx, "acme", msg.ID, nil), attemptID), 1)
-	epAttempts, err := c.ListEndpointAttempts(ctx, "acme", ep.ID, &client.ListEndpointAttemptsParams{Status: "succeeded"})
+	one, err := c.GetAttempt(ctx, "acme", a.ID)
+	require.NoError(t, err)
+	require.Equal(t, a.ID, one.ID)
+	require.Equal(t, "thanks", one.ResponseBody)
+	_, err = c.GetAttempt(ctx, "globex", a.ID)
+	require.True(t, client.IsNotFound(err), "another tenant's attempt: %v", err)
+	classed, err := c.ListMessageAttempts(ctx, "acme", msg.ID, &client.ListAttemptsParams{StatusClass: "2xx",
+		EventType: "invoice.paid", Since: time.Now().Add(-time.Hour), Until: time.Now().Add(time.Minute)})
+	require.NoError(t, err)
+	require.Equal(t, []uuid.UUID{a.ID}, attemptIDs(classed.Data))
+	classed, err = c.ListEndpointAttempts(ctx, "acme", ep.ID, &client.ListAttemptsParams{StatusClass: "5xx"})
+	require.NoError(t, err)
+	require.Empty(t, classed.Data)
+	epAttempts, err := c.ListEndpointAttempts(ctx, "acme", ep.ID, &client.ListAttemptsParams{Status: "succeeded"})
 	require.NoError(t, err)
 	require.Equal(t, []uuid.UUID{a.ID}, attemptIDs(epAttempts.Data))
 	require.Len(t, collect(t, c.AllEndpointAttempts(ctx, "acme", ep.ID, nil), attemptID), 1)
@@ -149,6 +175,22 @@ func TestEveryOperationAgainstHookd(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1, stats.Attempts24h)
 	require.Equal(t, 1, stats.Succeeded24h)
+
+	// A publish can create its tenant.
+	first, err := c.Publish(ctx, "initech", client.PublishParams{EventType: "invoice.paid", Payload: map[string]any{"id": "inv_9"},
+		Channels: []string{"eu"}, Tenant: &client.TenantParams{Name: "Initech"}})
+	require.NoError(t, err)
+	tn, err = c.GetTenant(ctx, "initech")
+	require.NoError(t, err)
+	require.Equal(t, "Initech", tn.Name)
+	msgs, err = c.ListMessages(ctx, "initech", &client.ListMessagesParams{Channel: "eu"})
+	require.NoError(t, err)
+	require.Equal(t, []uuid.UUID{first.ID}, messageIDs(msgs.Data))
+	msgs, err = c.ListMessages(ctx, "initech", &client.ListMessagesParams{Channel: "us"})
+	require.NoError(t, err)
+	require.Empty(t, msgs.Data)
+	_, err = c.Publish(ctx, "nobody", client.PublishParams{EventType: "invoice.paid", Payload: map[string]any{"id": "inv_0"}})
+	require.True(t, client.IsNotFound(err), "without Tenant, an unknown tenant: %v", err)
 
 	// Resend keeps the webhook-id; a rotated secret signs what follows.
 	enq, err := c.ResendMessage(ctx, "acme", msg.ID, nil)
@@ -317,7 +359,7 @@ func TestEveryOperationAgainstHookd(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEqual(t, opSecret.Secret, rotatedOp.Secret)
 	eventually(t, func() bool {
-		opAttempts, err := c.ListOperationalEndpointAttempts(ctx, op.ID, &client.ListEndpointAttemptsParams{Status: "succeeded"})
+		opAttempts, err := c.ListOperationalEndpointAttempts(ctx, op.ID, &client.ListAttemptsParams{Status: "succeeded"})
 		require.NoError(t, err)
 		return len(opAttempts.Data) == 1
 	}, "the operational endpoint's attempt was never logged")

@@ -107,7 +107,7 @@ func (c *Client) RotateOperationalEndpointSecret(ctx context.Context, endpoint u
 
 // ListOperationalEndpointAttempts reads one page of the attempts to an
 // operational endpoint.
-func (c *Client) ListOperationalEndpointAttempts(ctx context.Context, endpoint uuid.UUID, p *ListEndpointAttemptsParams) (*Page[Attempt], error) {
+func (c *Client) ListOperationalEndpointAttempts(ctx context.Context, endpoint uuid.UUID, p *ListAttemptsParams) (*Page[Attempt], error) {
 	if err := need("endpoint id", endpoint); err != nil {
 		return nil, err
 	}
@@ -119,11 +119,8 @@ func (c *Client) ListOperationalEndpointAttempts(ctx context.Context, endpoint u
 
 // AllOperationalEndpointAttempts iterates over the attempts to an
 // operational endpoint from p's cursor on.
-func (c *Client) AllOperationalEndpointAttempts(ctx context.Context, endpoint uuid.UUID, p *ListEndpointAttemptsParams) iter.Seq2[Attempt, error] {
-	q := ListEndpointAttemptsParams{}
-	if p != nil {
-		q = *p
-	}
+func (c *Client) AllOperationalEndpointAttempts(ctx context.Context, endpoint uuid.UUID, p *ListAttemptsParams) iter.Seq2[Attempt, error] {
+	q := p.orZero()
 	return all(ctx, q.Cursor, func(ctx context.Context, cursor string) (*Page[Attempt], error) {
 		q.Cursor = cursor
 		return c.ListOperationalEndpointAttempts(ctx, endpoint, &q)

@@ -299,3 +299,36 @@ test('operational endpoints hear of endpoint changes; backfill sends what an end
   assert.equal(await admin.deleteOperationalEndpoint(op.id), undefined);
   await expectProblem(() => admin.getOperationalEndpoint(op.id), 404);
 });
+
+test('event types as code, a publish that creates its tenant, filtered attempts, one attempt', async () => {
+  const declared = await admin.putEventType('code.declared', { description: 'Declared from code', example: { n: 1 } });
+  assert.equal(declared.description, 'Declared from code');
+  const again = await admin.putEventType('code.declared', { description: 'Declared from code', example: { n: 1 } });
+  assert.deepEqual(again, declared, 'the same declaration changes nothing');
+  const bad = await expectProblem(() => admin.putEventType('code.declared', { schema: { type: 12 } }), 422);
+  assert.ok(bad.fieldError('schema'), JSON.stringify(bad.errors));
+
+  await expectProblem(() => admin.publishMessage('fresh', { event_type: 'code.declared', payload: { n: 1 } }), 404);
+  const msg = await admin.publishMessage('fresh', { event_type: 'code.declared', payload: { n: 2 }, channels: ['eu'],
+    tenant: { name: 'Fresh', metadata: { source: 'publish' } } });
+  assert.equal(msg.tenant_id, 'fresh');
+  const tenant = await admin.getTenant('fresh');
+  assert.deepEqual([tenant.name, tenant.metadata], ['Fresh', { source: 'publish' }]);
+  assert.deepEqual((await admin.listMessages('fresh', { channel: 'eu' })).data.map((m) => m.id), [msg.id]);
+  assert.deepEqual((await admin.listMessages('fresh', { channel: 'us' })).data, []);
+
+  const ep = await admin.createEndpoint('fresh', { url: RECEIVER_URL });
+  const sent = await admin.publishMessage('fresh', { event_type: 'code.declared', payload: { n: 3 } });
+  const attempt = await until('the attempt logged', async () => (await admin.listMessageAttempts('fresh', sent.id)).data[0]);
+  assert.equal(attempt.status_code, 200);
+  assert.deepEqual(await admin.getAttempt('fresh', attempt.id), attempt);
+  await expectProblem(() => admin.getAttempt('acme', attempt.id), 404);
+
+  const since = new Date(Date.now() - 3_600_000).toISOString();
+  const ok = await admin.listEndpointAttempts('fresh', ep.id, { status_class: '2xx', event_type: 'code.declared', since });
+  assert.deepEqual(ok.data.map((a) => a.id), [attempt.id]);
+  assert.deepEqual((await admin.listEndpointAttempts('fresh', ep.id, { status_class: 'error' })).data, []);
+  assert.deepEqual((await admin.listMessageAttempts('fresh', sent.id, { until: since })).data, []);
+  const wrong = await expectProblem(() => admin.listEndpointAttempts('fresh', ep.id, { status_class: '6xx' }), 422);
+  assert.ok(wrong.fieldError('status_class'), JSON.stringify(wrong.errors));
+});

@@ -50,6 +50,19 @@ export async function usage(): Promise<void> {
   await hookd.publishMessage('acme', { event_type: 'invoice.paid', payload: {} }, { idempotencyKey: false });
   // @ts-expect-error payload is required
   await hookd.publishMessage('acme', { event_type: 'invoice.paid' });
+  await hookd.publishMessage('new-co', { event_type: 'invoice.paid', payload: {}, tenant: { name: 'New Co' } });
+  // @ts-expect-error a tenant's name is a string
+  await hookd.publishMessage('new-co', { event_type: 'invoice.paid', payload: {}, tenant: { name: 7 } });
+
+  const declared = await hookd.putEventType('invoice.paid', { description: 'An invoice was paid', archived: false });
+  expectType<Schemas['EventType']>(declared);
+  // @ts-expect-error archived is a boolean
+  await hookd.putEventType('invoice.paid', { archived: 'no' });
+  const failed = await hookd.listEndpointAttempts('acme', ep.id, { status_class: '5xx', event_type: 'invoice.paid' });
+  expectType<Schemas['Attempt'][]>(failed.data);
+  // @ts-expect-error status_class is 2xx, 3xx, 4xx, 5xx or error
+  await hookd.listEndpointAttempts('acme', ep.id, { status_class: '6xx' });
+  expectType<Schemas['Attempt']>(await hookd.getAttempt('acme', failed.data[0]!.id));
 
   const withDeliveries = await hookd.getMessage('acme', msg.id);
   expectType<Schemas['Delivery'][]>(withDeliveries.deliveries);

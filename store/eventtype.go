@@ -17,21 +17,29 @@ type EventType struct {
 	Archived    bool
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	// Version is the number of the latest version, whose schema and
+	// example Schema and Example are; Versions lists every version, oldest
+	// first (see version.go for how they are written).
+	Version  int
+	Versions []EventTypeVersion
 }
 
-const eventTypeCols = `name, description, schema, example, archived, created_at, updated_at`
+const eventTypeCols = `name, description, schema, example, archived, created_at, updated_at, version`
 
 func scanEventType(row pgx.Row) (EventType, error) {
 	var e EventType
-	err := row.Scan(&e.Name, &e.Description, &e.Schema, &e.Example, &e.Archived, &e.CreatedAt, &e.UpdatedAt)
+	err := row.Scan(&e.Name, &e.Description, &e.Schema, &e.Example, &e.Archived, &e.CreatedAt, &e.UpdatedAt, &e.Version)
 	return e, mapErr(err)
 }
 
-// CreateEventType returns ErrConflict when the name is taken.
+// CreateEventType stores e with its versions (see [EventType.Versions]).
+// It returns ErrConflict when the name is taken.
 func (s *Store) CreateEventType(ctx context.Context, e EventType) (EventType, error) {
-	out, err := scanEventType(s.db.QueryRow(ctx, `
-		INSERT INTO event_types (name, description, schema, example, archived) VALUES ($1, $2, $3, $4, $5)
-		RETURNING `+eventTypeCols, e.Name, e.Description, e.Schema, e.Example, e.Archived))
+	e.Version = latestOf(e)
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO event_types (name, description, schema, example, archived, version) VALUES ($1, $2, $3, $4, $5, $6)
+		RETURNING `+eventTypeCols, e.Name, e.Description, e.Schema, e.Example, e.Archived, e.Version)
+	out, err := s.writeEventType(ctx, b, e)
 	if err != nil {
 		return EventType{}, fmt.Errorf("create event type %s: %w", e.Name, err)
 	}
@@ -44,14 +52,22 @@ func (s *Store) GetEventType(ctx context.Context, name string) (EventType, error
 	if err != nil {
 		return EventType{}, fmt.Errorf("get event type %s: %w", name, err)
 	}
-	return e, nil
+	list := []EventType{e}
+	if err := s.attachVersions(ctx, list); err != nil {
+		return EventType{}, fmt.Errorf("get event type %s: %w", name, err)
+	}
+	return list[0], nil
 }
 
-// UpdateEventType writes every field but the name.
+// UpdateEventType writes every field but the name, and the versions (see
+// [EventType.Versions]).
 func (s *Store) UpdateEventType(ctx context.Context, e EventType) (EventType, error) {
-	out, err := scanEventType(s.db.QueryRow(ctx, `
-		UPDATE event_types SET description = $2, schema = $3, example = $4, archived = $5, updated_at = now()
-		WHERE name = $1 RETURNING `+eventTypeCols, e.Name, e.Description, e.Schema, e.Example, e.Archived))
+	e.Version = latestOf(e)
+	b := &pgx.Batch{}
+	b.Queue(`UPDATE event_types SET description = $2, schema = $3, example = $4, archived = $5, version = $6,
+			updated_at = now()
+		WHERE name = $1 RETURNING `+eventTypeCols, e.Name, e.Description, e.Schema, e.Example, e.Archived, e.Version)
+	out, err := s.writeEventType(ctx, b, e)
 	if err != nil {
 		return EventType{}, fmt.Errorf("update event type %s: %w", e.Name, err)
 	}
@@ -80,5 +96,8 @@ func (s *Store) ListEventTypes(ctx context.Context, includeArchived bool, p Page
 		return nil, "", fmt.Errorf("list event types: %w", err)
 	}
 	list, next := pageOf(list, p.Limit, func(e EventType) string { return encodeCursor(e.CreatedAt, e.Name) })
+	if err := s.attachVersions(ctx, list); err != nil {
+		return nil, "", fmt.Errorf("list event types: %w", err)
+	}
 	return list, next, nil
 }

@@ -283,3 +283,24 @@ func choosePayload(w *Work, delivery *int, pinned []byte) {
 		w.VersionMissing = true
 	}
 }
+
+// EventTypesNamed returns the event types of names that exist, with their
+// versions, by name.
+func (s *Store) EventTypesNamed(ctx context.Context, names []string) (map[string]EventType, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+eventTypeCols+` FROM event_types WHERE name = ANY($1)`, names)
+	if err != nil {
+		return nil, fmt.Errorf("event types: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (EventType, error) { return scanEventType(r) })
+	if err != nil {
+		return nil, fmt.Errorf("event types: %w", err)
+	}
+	if err := s.attachVersions(ctx, list); err != nil {
+		return nil, fmt.Errorf("event types: %w", err)
+	}
+	out := make(map[string]EventType, len(list))
+	for _, e := range list {
+		out[e.Name] = e
+	}
+	return out, nil
+}

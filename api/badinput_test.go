@@ -134,7 +134,7 @@ var (
 // exactMembers are the body fields kept as exact bytes, where \u0000 and
 // any valid JSON is legal (api/input.go's exactFields).
 var exactMembers = map[string][]string{
-	"POST /api/v1/tenants/{tenant}/messages": {"payload"},
+	"POST /api/v1/tenants/{tenant}/messages": {"payload", "payloads"},
 	"POST /api/v1/event-types":               {"schema", "example"},
 	"PATCH /api/v1/event-types/{name}":       {"schema", "example"},
 	"PUT /api/v1/event-types/{name}":         {"schema", "example"},

@@ -44,6 +44,8 @@ type endpointJSON struct {
 	ParkedCount int `json:"parked_count"`
 	// ForwardTraceContext sends each attempt's traceparent to the receiver.
 	ForwardTraceContext bool `json:"forward_trace_context"`
+	// VersionPins: the version of each event type it is sent (version.go).
+	VersionPins map[string]int `json:"version_pins"`
 }
 
 // healthJSON is an endpoint's health: healthy, failing (every attempt has
@@ -118,7 +120,7 @@ func endpointJSONOf(e store.Endpoint) endpointJSON {
 		Headers: delivery.RedactHeaders(e.Headers, e.SecretHeaders), SecretHeaders: nonNil(e.SecretHeaders), RateLimit: e.RateLimit,
 		SignatureScheme: e.SignatureScheme, Disabled: e.Disabled, DisabledReason: e.DisabledReason,
 		Metadata: rawObject(e.Metadata), CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt,
-		ForwardTraceContext: e.ForwardTraceContext}
+		ForwardTraceContext: e.ForwardTraceContext, VersionPins: pinsOf(e)}
 }
 
 func nonNil(s []string) []string {
@@ -147,6 +149,8 @@ type endpointBody struct {
 	// ForwardTraceContext: see endpointJSON.
 	ForwardTraceContext *bool   `json:"forward_trace_context"`
 	BackfillSince       *string `json:"backfill_since"` // create only: backfill.go
+	// VersionPins replaces the pins; null clears them (version.go).
+	VersionPins json.RawMessage `json:"version_pins"`
 }
 
 var (
@@ -288,7 +292,7 @@ const (
 
 func reserved(h string) bool {
 	switch strings.ToLower(h) {
-	case "webhook-id", "webhook-timestamp", "webhook-signature", "webhook-check", "content-type", "user-agent", "host",
+	case "webhook-id", "webhook-timestamp", "webhook-signature", "webhook-check", delivery.VersionHeader, "content-type", "user-agent", "host",
 		"content-length", "transfer-encoding", "connection":
 		return true
 	}
@@ -309,6 +313,9 @@ func (s *server) createEndpoint(c echo.Context) error {
 		return err
 	}
 	if err := applySecretHeaders(body, nil, &e); err != nil {
+		return err
+	}
+	if err := s.applyVersionPins(c.Request().Context(), body.VersionPins, &e, nil); err != nil {
 		return err
 	}
 	if body.SignatureScheme != nil {
@@ -423,6 +430,9 @@ func (s *server) patchEndpoint(c echo.Context) error {
 		return err
 	}
 	if err := applySecretHeaders(body, stored, &e); err != nil {
+		return err
+	}
+	if err := s.applyVersionPins(c.Request().Context(), body.VersionPins, &e, before.VersionPins); err != nil {
 		return err
 	}
 	if body.SendParked != nil && *body.SendParked && e.Disabled {

@@ -30,11 +30,15 @@ type eventTypeJSON struct {
 	Archived    bool            `json:"archived"`
 	CreatedAt   time.Time       `json:"created_at"`
 	UpdatedAt   time.Time       `json:"updated_at"`
+	// Version is the latest version; Versions every one (version.go).
+	Version  int                    `json:"version"`
+	Versions map[string]versionJSON `json:"versions"`
 }
 
 func toEventType(e store.EventType) eventTypeJSON {
 	return eventTypeJSON{Name: e.Name, Description: e.Description, Schema: rawOrNull(e.Schema), Example: rawOrNull(e.Example),
-		Archived: e.Archived, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt}
+		Archived: e.Archived, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt,
+		Version: max(e.Version, 1), Versions: versionsJSON(e)}
 }
 
 type eventTypeBody struct {
@@ -43,6 +47,8 @@ type eventTypeBody struct {
 	Schema      json.RawMessage `json:"schema"`
 	Example     json.RawMessage `json:"example"`
 	Archived    *bool           `json:"archived"`
+	// Versions creates or changes versions by number (version.go).
+	Versions json.RawMessage `json:"versions"`
 }
 
 // apply validates body and writes it onto e. The schema that results must
@@ -104,6 +110,9 @@ func (s *server) createEventType(c echo.Context) error {
 			maxNameLen)
 	}
 	e := store.EventType{Name: body.Name}
+	if err := body.applyVersions(&e); err != nil {
+		return err
+	}
 	if err := body.apply(&e); err != nil {
 		return err
 	}
@@ -136,6 +145,9 @@ func (s *server) putEventType(c echo.Context) error {
 			quoteShort(name))
 	}
 	e := store.EventType{Name: name}
+	if err := body.applyVersions(&e); err != nil {
+		return err
+	}
 	if err := body.apply(&e); err != nil {
 		return err
 	}
@@ -188,6 +200,9 @@ func (s *server) patchEventType(c echo.Context) error {
 	}
 	if body.Name != "" && body.Name != e.Name {
 		return fieldErr("name", "cannot be changed; create a new event type instead")
+	}
+	if err := body.applyVersions(&e); err != nil {
+		return err
 	}
 	if err := body.apply(&e); err != nil {
 		return err

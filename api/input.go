@@ -8,12 +8,13 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/hookd/hookd/delivery"
 )
 
 // Every text that reaches Postgres must be valid UTF-8 without NUL: text
@@ -28,13 +29,14 @@ import (
 // and example. There any valid JSON is kept, \u0000 included; the body as
 // a whole must still be UTF-8 (RFC 8259).
 
-// exactFields lists, by route, the top-level body members kept as exact
-// bytes.
+// exactFields lists, by route, the body members kept as exact bytes: a
+// top-level member, or a dotted path where * is any key (the schema of
+// every version).
 var exactFields = map[string][]string{
-	http.MethodPost + " /api/v1/tenants/:tenant/messages": {"payload"},
-	http.MethodPost + " /api/v1/event-types":              {"schema", "example"},
-	http.MethodPatch + " /api/v1/event-types/:name":       {"schema", "example"},
-	http.MethodPut + " /api/v1/event-types/:name":         {"schema", "example"},
+	http.MethodPost + " /api/v1/tenants/:tenant/messages": {"payload", "payloads"},
+	http.MethodPost + " /api/v1/event-types":              {"schema", "example", "versions.*.schema", "versions.*.example"},
+	http.MethodPatch + " /api/v1/event-types/:name":       {"schema", "example", "versions.*.schema", "versions.*.example"},
+	http.MethodPut + " /api/v1/event-types/:name":         {"schema", "example", "versions.*.schema", "versions.*.example"},
 }
 
 // maxJSONDepth bounds how deep the checked parts of a body nest (metadata
@@ -101,7 +103,8 @@ func (s *server) checkBody(c echo.Context) error {
 		case errors.As(err, &mbe):
 			if isPublish(c) {
 				return problem(http.StatusRequestEntityTooLarge,
-					fmt.Sprintf("the request is too large: payloads are limited to %d bytes", s.cfg.MaxPayloadBytes))
+					fmt.Sprintf("the request is too large: payloads are limited to %d bytes (and a publish to %d of them, one per version)",
+						s.cfg.MaxPayloadBytes, delivery.MaxPayloads))
 			}
 			return problem(http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is larger than %d bytes", mbe.Limit))
 		case errors.As(err, &ne) && ne.Timeout():
@@ -197,7 +200,29 @@ var errSyntax = errors.New("invalid JSON")
 type jsonScanner struct {
 	b     []byte
 	i     int
-	exact []string // top-level members kept as exact bytes
+	exact []string // members kept as exact bytes (exactFields)
+	keys  []string // the keys from the top to the value being checked ("[]" for an array's element)
+}
+
+// isExact tells whether the member at s.keys is kept as exact bytes.
+func (s *jsonScanner) isExact() bool {
+	for _, pattern := range s.exact {
+		parts := strings.Split(pattern, ".")
+		if len(parts) != len(s.keys) {
+			continue
+		}
+		match := true
+		for i, p := range parts {
+			if p != "*" && p != s.keys[i] {
+				match = false
+				break
+			}
+		}
+		if match {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *jsonScanner) document() error {
@@ -261,9 +286,14 @@ func (s *jsonScanner) value(path string, depth int, exact bool) error {
 			child, childExact := path, exact
 			if !exact {
 				child = joinPath(path, key)
-				childExact = depth == 0 && slices.Contains(s.exact, key)
+				s.keys = append(s.keys, key)
+				childExact = s.isExact()
 			}
-			if err := s.value(child, depth+1, childExact); err != nil {
+			err = s.value(child, depth+1, childExact)
+			if !exact {
+				s.keys = s.keys[:len(s.keys)-1]
+			}
+			if err != nil {
 				return err
 			}
 			if s.next(',') {
@@ -283,8 +313,13 @@ func (s *jsonScanner) value(path string, depth int, exact bool) error {
 			child := path
 			if !exact {
 				child = path + "[" + strconv.Itoa(n) + "]"
+				s.keys = append(s.keys, "[]")
 			}
-			if err := s.value(child, depth+1, exact); err != nil {
+			err := s.value(child, depth+1, exact)
+			if !exact {
+				s.keys = s.keys[:len(s.keys)-1]
+			}
+			if err != nil {
 				return err
 			}
 			if s.next(',') {

@@ -23,6 +23,11 @@ type messageJSON struct {
 	Channels       []string        `json:"channels"`
 	IdempotencyKey *string         `json:"idempotency_key"`
 	CreatedAt      time.Time       `json:"created_at"`
+	// Version is the version of the event type Payload is; Payloads, in
+	// the publish answer and GET of one message published with several,
+	// every payload by version (version.go).
+	Version  int                        `json:"version"`
+	Payloads map[string]json.RawMessage `json:"payloads,omitempty"`
 }
 
 type deliveryJSON struct {
@@ -40,7 +45,7 @@ type messageWithDeliveries struct {
 
 func toMessage(m store.Message) messageJSON {
 	out := messageJSON{ID: m.ID, TenantID: m.TenantID, EventType: m.EventType, Payload: json.RawMessage(m.Payload),
-		Channels: nonNil(m.Channels), CreatedAt: m.CreatedAt}
+		Channels: nonNil(m.Channels), CreatedAt: m.CreatedAt, Version: max(m.Version, 1), Payloads: payloadsJSON(m)}
 	if m.IdempotencyKey != "" {
 		k := m.IdempotencyKey
 		out.IdempotencyKey = &k
@@ -55,6 +60,9 @@ type publishBody struct {
 	IdempotencyKey string          `json:"idempotency_key"`
 	// Tenant asks for the tenant to be created when it does not exist.
 	Tenant *tenantBody `json:"tenant"`
+	// Version and Payloads: see version.go.
+	Version  *int                       `json:"version"`
+	Payloads map[string]json.RawMessage `json:"payloads"`
 }
 
 // publish is the hot path: it validates, then stores the message and its
@@ -75,6 +83,7 @@ func (s *server) publish(c echo.Context) error {
 	}
 	msg := delivery.Message{TenantID: c.Param("tenant"), EventType: body.EventType, Payload: body.Payload,
 		Channels: body.Channels, IdempotencyKey: key}
+	errs = append(errs, versionedPublish(body.Version, body.Payloads, &msg)...)
 	// The same checks as PublishTx (delivery.Validator); handleError
 	// answers a refusal with its detail and errors.
 	err := s.checker.Check(msg)
@@ -106,13 +115,14 @@ func (s *server) publish(c echo.Context) error {
 	}
 
 	m := store.Message{TenantID: msg.TenantID, EventType: msg.EventType, Payload: msg.Payload,
-		Channels: msg.Channels, IdempotencyKey: msg.IdempotencyKey}
+		Channels: msg.Channels, IdempotencyKey: msg.IdempotencyKey, Version: msg.Version, Payloads: msg.Payloads}
 	check := func(et store.EventType) error { return s.checker.CheckEventType(et, msg) }
 	var out store.Message
+	var existed bool
 	if body.Tenant != nil {
-		out, _, err = s.svc.PublishCreatingTenant(req.Context(), m, create, check)
+		out, existed, err = s.svc.PublishCreatingTenant(req.Context(), m, create, check)
 	} else {
-		out, _, err = s.svc.Publish(req.Context(), m, check)
+		out, existed, err = s.svc.Publish(req.Context(), m, check)
 	}
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
@@ -120,6 +130,11 @@ func (s *server) publish(c echo.Context) error {
 				"or publish with \"tenant\": {\"name\": ...} to create it with its first message", m.TenantID, m.TenantID))
 		}
 		return err
+	}
+	if existed { // the first message's payloads of other versions, as GET shows them
+		if out.Payloads, err = s.st.MessagePayloads(req.Context(), out.ID); err != nil {
+			return err
+		}
 	}
 	s.metrics.published.Inc()
 	trace.SpanFromContext(req.Context()).SetAttributes(delivery.AttrMessageID.String(out.ID.String()),
@@ -182,6 +197,9 @@ func (s *server) getMessage(c echo.Context) error {
 	m, err := s.st.GetMessage(ctx, c.Param("tenant"), id)
 	if err != nil {
 		return notFound(err, "message %s", id)
+	}
+	if m.Payloads, err = s.st.MessagePayloads(ctx, m.ID); err != nil {
+		return err
 	}
 	ds, err := s.st.MessageDeliveries(ctx, m.TenantID, m.ID)
 	if err != nil {

@@ -117,6 +117,7 @@ func changedFields(before, after store.Endpoint) []string {
 		{"disabled", before.Disabled == after.Disabled},
 		{"disabled_reason", before.DisabledReason == after.DisabledReason},
 		{"metadata", bytes.Equal(rawObject(before.Metadata), rawObject(after.Metadata))},
+		{"version_pins", maps.Equal(before.VersionPins, after.VersionPins)},
 	} {
 		if !f.same {
 			out = append(out, f.name)

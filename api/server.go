@@ -138,6 +138,7 @@ func New(cfg Config) http.Handler {
 	v1.PUT("/event-types/:name", s.putEventType, adminOnly)
 	v1.PATCH("/event-types/:name", s.patchEventType, adminOnly)
 	v1.DELETE("/event-types/:name", s.archiveEventType, adminOnly)
+	v1.GET("/event-types/:name/versions/:version/endpoints", s.listVersionEndpoints, adminOnly) // version.go
 
 	t := v1.Group("/tenants/:tenant", s.tenantScope)
 	t.POST("/keys", s.createKey, adminOnly)
@@ -215,7 +216,8 @@ func (s *server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 		if req.Body != nil {
 			limit := int64(maxBodyBytes)
 			if isPublish(c) {
-				limit = s.cfg.MaxPayloadBytes + 64<<10
+				// Up to delivery.MaxPayloads payloads of versions.
+				limit = delivery.MaxPayloads*s.cfg.MaxPayloadBytes + 64<<10
 			}
 			req.Body = http.MaxBytesReader(c.Response(), req.Body, limit)
 		}

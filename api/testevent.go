@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -17,6 +18,9 @@ import (
 
 type testEventBody struct {
 	EventType string `json:"event_type"`
+	// Version is the version whose example is sent; nil is the one the
+	// endpoint would be sent (its pin, else the latest).
+	Version *int `json:"version"`
 }
 
 type testEventJSON struct {
@@ -37,6 +41,12 @@ func (s *server) sendTestEvent(c echo.Context) error {
 	if body.EventType == "" {
 		return fieldErr("event_type", "is required: which event type's example should be sent?")
 	}
+	version := 0
+	if body.Version != nil {
+		if version = *body.Version; version < 1 || version > delivery.MaxVersion {
+			return fieldErr("version", "must be a version from 1 to %d, or left out for the one the endpoint is sent", delivery.MaxVersion)
+		}
+	}
 	now := time.Now()
 	if ok, wait := s.testSends.take(id, now); !ok {
 		secs := int(math.Ceil(wait.Seconds()))
@@ -45,7 +55,7 @@ func (s *server) sendTestEvent(c echo.Context) error {
 			"endpoint %s was sent %d test events in the last minute, the most it may get; try again in %d seconds",
 			id, s.cfg.TestSendsPerMinute, secs))
 	}
-	m, err := s.svc.SendTest(c.Request().Context(), c.Param("tenant"), id, body.EventType)
+	m, err := s.svc.SendTestVersion(c.Request().Context(), c.Param("tenant"), id, body.EventType, version)
 	if err != nil {
 		s.testSends.give(id, now)
 	}
@@ -54,6 +64,9 @@ func (s *server) sendTestEvent(c echo.Context) error {
 		return notFound(err, "endpoint %s", id)
 	case errors.Is(err, delivery.ErrEndpointDisabled):
 		return problem(http.StatusConflict, "endpoint "+id.String()+" is disabled; enable it to send it a test event")
+	case errors.Is(err, delivery.ErrVersion):
+		_, why, _ := strings.Cut(err.Error(), delivery.ErrVersion.Error()+": ")
+		return fieldErr("version", "%s", why)
 	case errors.Is(err, delivery.ErrEventType):
 		return fieldErr("event_type", "%s is not a known event type, or it is archived; pick one of GET /api/v1/event-types",
 			body.EventType)

@@ -32,6 +32,14 @@ type Message struct {
 	// used before (within the retention window) return the first message
 	// and deliver nothing again.
 	IdempotencyKey string
+	// Version is the version of the event type that Payload is; 0 is the
+	// latest.
+	Version int
+	// Payloads, instead of Payload, carries the payload of several versions
+	// (at most MaxPayloads, each at most MaxPayloadBytes): every endpoint
+	// is sent the version it pins, and those that pin none get Version's
+	// (the latest when 0), which must be among them. See version.go.
+	Payloads map[int][]byte
 }
 
 // DefaultMaxPayloadBytes is the largest payload a publish accepts unless
@@ -121,6 +129,12 @@ func (v *Validator) Check(m Message) error {
 		limit = DefaultMaxPayloadBytes
 	}
 	switch {
+	case m.Payloads != nil:
+		perrs, tooLarge := checkPayloads(m, limit) // version.go
+		if tooLarge != nil {
+			return tooLarge
+		}
+		errs = append(errs, perrs...)
 	case len(m.Payload) == 0 || string(m.Payload) == "null":
 		errs = append(errs, FieldError{Field: "payload", Message: "is required"})
 	case !isObject(m.Payload):
@@ -130,6 +144,7 @@ func (v *Validator) Check(m Message) error {
 			Detail: fmt.Sprintf("the payload is %d bytes; the limit is %d", len(m.Payload), limit),
 			Errors: []FieldError{{Field: "payload", Message: fmt.Sprintf("is %d bytes; the limit is %d", len(m.Payload), limit)}}}
 	}
+	errs = append(errs, checkVersion(m)...)
 	if len(m.Channels) > MaxChannels {
 		errs = append(errs, FieldError{Field: "channels", Message: fmt.Sprintf("at most %d channels", MaxChannels)})
 	} else {
@@ -167,6 +182,9 @@ func (v *Validator) CheckEventType(et store.EventType, m Message) error {
 	}
 	if et.Archived {
 		return eventTypeRefused("%s is archived; un-archive it or publish another event type", m.EventType)
+	}
+	if m.Payloads != nil || (m.Version != 0 && m.Version != et.Version) {
+		return v.checkVersions(et, m) // version.go
 	}
 	if et.Schema == nil {
 		return nil

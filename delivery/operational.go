@@ -221,6 +221,8 @@ func (s *Service) notifyExhausted(ctx context.Context, wk store.Work, rec store.
 		reason = "the receiver asked to stop sending this message (webhook-delivery: abort-message)"
 	case a.ErrorClass == ClassBlocked:
 		reason = "the endpoint's address is blocked by the private-address guard"
+	case a.ErrorClass == ClassVersion:
+		reason = "the message has no payload of the version the endpoint pins"
 	}
 	sum := SummarizeAttempt(a)
 	ev := OperationalEvent{Type: EventAttemptExhausted, TenantID: a.TenantID, EndpointID: a.EndpointID, URL: a.URL,

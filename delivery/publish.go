@@ -102,19 +102,23 @@ func (s *Service) publishTx(ctx context.Context, tx pgx.Tx, reqs []publishReq) (
 	st := s.store.WithTx(tx)
 	out = make([]publishRes, len(reqs))
 
-	var names, tenants []string
-	seenName, seenTenant := map[string]bool{}, map[string]bool{}
+	var names, tenants, withVersions []string
+	seenName, seenTenant, seenVersioned := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, r := range reqs {
 		if !seenName[r.m.EventType] {
 			seenName[r.m.EventType] = true
 			names = append(names, r.m.EventType)
+		}
+		if versioned(r.m) && !seenVersioned[r.m.EventType] { // version.go
+			seenVersioned[r.m.EventType] = true
+			withVersions = append(withVersions, r.m.EventType)
 		}
 		if !seenTenant[r.m.TenantID] {
 			seenTenant[r.m.TenantID] = true
 			tenants = append(tenants, r.m.TenantID)
 		}
 	}
-	look, err := st.LookupForPublish(ctx, names, tenants)
+	look, err := st.LookupForPublish(ctx, names, withVersions, tenants)
 	if err != nil {
 		return nil, err
 	}
@@ -134,6 +138,7 @@ func (s *Service) publishTx(ctx context.Context, tx pgx.Tx, reqs []publishReq) (
 				continue
 			}
 		}
+		resolveVersion(&r.m, types[r.m.EventType])
 		if !known[r.m.TenantID] {
 			known[r.m.TenantID] = true // the first publish that creates it decides its name
 			create = append(create, *r.tenant)

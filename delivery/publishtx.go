@@ -101,7 +101,7 @@ func (p *Publisher) PublishTx(ctx context.Context, tx pgx.Tx, msg Message) (m st
 	}
 	req := publishReq{
 		m: store.Message{TenantID: msg.TenantID, EventType: msg.EventType, Payload: msg.Payload,
-			Channels: msg.Channels, IdempotencyKey: msg.IdempotencyKey},
+			Channels: msg.Channels, IdempotencyKey: msg.IdempotencyKey, Version: msg.Version, Payloads: msg.Payloads},
 		check: func(et store.EventType) error { return p.validator.CheckEventType(et, msg) },
 	}
 	out, err := p.svc.publishTx(ctx, tx, []publishReq{req})

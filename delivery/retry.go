@@ -41,8 +41,9 @@ type decision struct {
 //   - "webhook-delivery: disable" in the answer disables the endpoint,
 //     whatever the status (a 2xx still counts as delivered); 410 Gone does
 //     the same. Neither is retried.
-//   - "webhook-delivery: abort-message", a blocked address and a manual
-//     re-send are not retried.
+//   - "webhook-delivery: abort-message", a blocked address, a missing
+//     payload of the pinned version (ClassVersion) and a manual re-send are
+//     not retried.
 //   - Other failures are retried after the schedule's step n. A Retry-After
 //     on 429, 502, 503 or 504 moves the retry later, to at most twice the
 //     step; a timeout or a 429 waits at least [MinThrottleWait].
@@ -60,7 +61,7 @@ func nextAttempt(res Result, n int, trigger string, sched Schedule, now time.Tim
 	case res.ErrorClass == ClassGone:
 		d.disable = ReasonGone
 		fallthrough
-	case disable, abort, res.ErrorClass == ClassBlocked, trigger == store.TriggerManual:
+	case disable, abort, res.ErrorClass == ClassBlocked, res.ErrorClass == ClassVersion, trigger == store.TriggerManual:
 		// A blocked address will not unblock itself; a manual re-send is
 		// one try, and the delivery stays re-sendable.
 		d.attempt, d.status = store.AttemptFailed, store.DeliveryFailed

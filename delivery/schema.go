@@ -84,18 +84,24 @@ type compiledSchema struct {
 	sch *jsonschema.Schema
 }
 
-// get returns the compiled schema of e.
+// get returns the compiled schema of e (of its latest version).
 func (c *schemaCache) get(e store.EventType) (*jsonschema.Schema, error) {
-	if v, ok := c.m.Load(e.Name); ok {
+	return c.compiled(e.Name, e.Schema)
+}
+
+// compiled returns src compiled, as cached under key (an event type's
+// name, or name@version for its other versions).
+func (c *schemaCache) compiled(key string, src []byte) (*jsonschema.Schema, error) {
+	if v, ok := c.m.Load(key); ok {
 		cs := v.(*compiledSchema)
-		if bytes.Equal(cs.src, e.Schema) {
+		if bytes.Equal(cs.src, src) {
 			return cs.sch, nil
 		}
 	}
-	sch, err := CompileSchema(e.Schema)
+	sch, err := CompileSchema(src)
 	if err != nil {
 		return nil, err
 	}
-	c.m.Store(e.Name, &compiledSchema{src: bytes.Clone(e.Schema), sch: sch})
+	c.m.Store(key, &compiledSchema{src: bytes.Clone(src), sch: sch})
 	return sch, nil
 }

@@ -3,10 +3,8 @@ package delivery
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/hookd/hookd/store"
 )
@@ -23,40 +21,8 @@ var ErrEndpointDisabled = errors.New("endpoint is disabled")
 //
 // It returns an error wrapping store.ErrNotFound when the tenant has no such
 // endpoint, ErrEndpointDisabled when the endpoint is disabled, and
-// ErrEventType when eventType is unknown or archived.
+// ErrEventType when eventType is unknown or archived. The example is of the
+// version the endpoint pins, else of the latest (see SendTestVersion).
 func (s *Service) SendTest(ctx context.Context, tenant string, endpoint uuid.UUID, eventType string) (store.Message, error) {
-	var out store.Message
-	err := s.store.InTx(ctx, func(tx pgx.Tx) error {
-		st := s.store.WithTx(tx)
-		e, err := st.GetEndpoint(ctx, tenant, endpoint)
-		if err != nil {
-			return err
-		}
-		if e.Disabled {
-			return ErrEndpointDisabled
-		}
-		et, err := st.GetEventType(ctx, eventType)
-		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("%w: %s is not a known event type", ErrEventType, eventType)
-		}
-		if err != nil {
-			return err
-		}
-		if et.Archived {
-			return fmt.Errorf("%w: %s is archived", ErrEventType, eventType)
-		}
-		payload := et.Example
-		if len(payload) == 0 {
-			payload = []byte("{}")
-		}
-		out, _, err = st.InsertMessage(ctx, store.Message{TenantID: tenant, EventType: et.Name, Payload: payload})
-		if err != nil {
-			return err
-		}
-		return s.insertDeliveries(ctx, tx, out, []uuid.UUID{e.ID}, nil, 0)
-	})
-	if err != nil {
-		return store.Message{}, fmt.Errorf("send test to %s: %w", endpoint, err)
-	}
-	return out, nil
+	return s.SendTestVersion(ctx, tenant, endpoint, eventType, 0) // the version it would be sent: version.go
 }

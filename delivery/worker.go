@@ -175,7 +175,7 @@ const rateWaitInWorker = 250 * time.Millisecond
 
 // reservedHeaders cannot be set by an endpoint's custom headers.
 var reservedHeaders = map[string]bool{
-	"webhook-id": true, "webhook-timestamp": true, "webhook-signature": true, "webhook-check": true,
+	"webhook-id": true, "webhook-timestamp": true, "webhook-signature": true, "webhook-check": true, VersionHeader: true,
 	"content-type": true, "user-agent": true, "host": true, "content-length": true,
 	"transfer-encoding": true, "connection": true,
 }
@@ -209,6 +209,9 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) (
 	trigger := job.Args.Trigger
 	if trigger == "" {
 		trigger = store.TriggerScheduled
+	}
+	if wk.VersionMissing {
+		return s.failMissingVersion(ctx, wk, trigger, job.Args.ReplayID) // version.go
 	}
 	if e.RateLimit != nil {
 		// The process's own limiter spreads attempts over the second; the
@@ -326,7 +329,7 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) (
 func (s *Service) attempt(ctx context.Context, wk store.Work, started time.Time) (Result, http.Header, error) {
 	e, m := wk.Endpoint, wk.Message
 	msgID := m.ID.String()
-	sig, err := Sign(msgID, started, m.Payload, wk.Secrets)
+	sig, err := Sign(msgID, started, wk.Payload, wk.Secrets)
 	if err != nil {
 		return Result{}, nil, river.JobCancel(fmt.Errorf("sign delivery %s: %w", wk.Delivery.ID, err))
 	}
@@ -345,9 +348,10 @@ func (s *Service) attempt(ctx context.Context, wk store.Work, started time.Time)
 	h.Set("webhook-id", msgID)
 	h.Set("webhook-timestamp", strconv.FormatInt(started.Unix(), 10))
 	h.Set("webhook-signature", sig)
+	h.Set(VersionHeader, strconv.Itoa(wk.Version))
 	h.Set("content-type", "application/json")
 	h.Set("user-agent", s.sender.UserAgent())
-	return s.sender.Send(ctx, Request{URL: e.URL, Headers: h, Body: m.Payload}), h, nil
+	return s.sender.Send(ctx, Request{URL: e.URL, Headers: h, Body: wk.Payload}), h, nil
 }
 
 // setCircuit records a circuit transition on the endpoint, in the

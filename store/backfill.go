@@ -57,7 +57,7 @@ func (s *Store) CountBackfill(ctx context.Context, f BackfillFilter) (int, error
 func (s *Store) BackfillMessages(ctx context.Context, f BackfillFilter, limit int) ([]Message, error) {
 	where, args := f.where()
 	rows, err := s.db.Query(ctx, `SELECT id, tenant_id, event_type, ''::bytea, channels, coalesce(idempotency_key, ''),
-			created_at, coalesce(trace_parent, '')
+			created_at, coalesce(trace_parent, ''), version
 		FROM messages m WHERE `+where+` ORDER BY m.id LIMIT $8`, append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("backfill messages: %w", err)

@@ -198,6 +198,14 @@ type Work struct {
 	// cannot decrypt them; Secrets and Endpoint.Headers are then empty.
 	// It is per delivery so that one unreadable row does not fail a batch.
 	SecretsErr error
+	// Version is the version of the event type this attempt sends, and
+	// Payload its exact bytes: the message's own, unless the endpoint pins
+	// another version (or the delivery is a test event of one); see
+	// version.go. VersionMissing is set, and Payload nil, when the message
+	// was published without a payload of that version.
+	Version        int
+	Payload        []byte
+	VersionMissing bool
 }
 
 // LoadWork loads the work for many deliveries in one round trip. Deliveries
@@ -207,10 +215,16 @@ func (s *Store) LoadWork(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Wo
 			d.id, d.tenant_id, d.message_id, d.endpoint_id, d.status, d.attempts, d.next_attempt_at, d.last_status_code,
 			d.created_at, d.updated_at,
 			m.id, m.tenant_id, m.event_type, m.payload, m.channels, coalesce(m.idempotency_key, ''), m.created_at,
-			coalesce(m.trace_parent, ''),
+			coalesce(m.trace_parent, ''), m.version,
 			`+prefixed("e.", endpointCols)+`,
 			ARRAY(SELECT s.secret FROM endpoint_secrets s WHERE s.endpoint_id = e.id
-				AND (s.expires_at IS NULL OR s.expires_at > now()) ORDER BY s.expires_at DESC NULLS FIRST)
+				AND (s.expires_at IS NULL OR s.expires_at > now()) ORDER BY s.expires_at DESC NULLS FIRST),
+			d.version,
+			-- Another version's payload, read only when the delivery or the
+			-- endpoint asks for a version (see version.go).
+			(SELECT p.payload FROM message_payloads p
+				WHERE (d.version IS NOT NULL OR e.version_pins <> '{}'::jsonb) AND p.message_id = m.id
+				  AND p.version = coalesce(d.version, (e.version_pins ->> m.event_type)::int) AND p.version <> m.version)
 		FROM deliveries d
 		JOIN messages m ON m.id = d.message_id
 		JOIN endpoints e ON e.id = d.endpoint_id
@@ -224,13 +238,17 @@ func (s *Store) LoadWork(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Wo
 		var w Work
 		d, m, e := &w.Delivery, &w.Message, &w.Endpoint
 		var headers string
+		var version *int
+		var pinned []byte
 		dest := []any{&d.ID, &d.TenantID, &d.MessageID, &d.EndpointID, &d.Status, &d.Attempts, &d.NextAttemptAt,
 			&d.LastStatusCode, &d.CreatedAt, &d.UpdatedAt,
-			&m.ID, &m.TenantID, &m.EventType, &m.Payload, &m.Channels, &m.IdempotencyKey, &m.CreatedAt, &m.TraceParent}
-		dest = append(append(dest, endpointDest(e, &headers)...), &w.Secrets)
+			&m.ID, &m.TenantID, &m.EventType, &m.Payload, &m.Channels, &m.IdempotencyKey, &m.CreatedAt, &m.TraceParent,
+			&m.Version}
+		dest = append(append(dest, endpointDest(e, &headers)...), &w.Secrets, &version, &pinned)
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("load work: %w", err)
 		}
+		choosePayload(&w, version, pinned)
 		if err := s.openEndpointHeaders(e, headers); err != nil {
 			w.Secrets, w.SecretsErr = nil, fmt.Errorf("load work: %w", err)
 			out[d.ID] = w

@@ -51,6 +51,10 @@ type Endpoint struct {
 	CircuitReason string
 	// ForwardTraceContext sends each attempt's traceparent to the endpoint.
 	ForwardTraceContext bool
+	// VersionPins maps event type names to the version of their payload
+	// the endpoint is sent (version.go); one it does not name gets the
+	// message's version.
+	VersionPins map[string]int
 }
 
 // Circuit-breaker states.
@@ -61,7 +65,7 @@ const (
 )
 
 const endpointCols = `id, tenant_id, url, description, event_types, channels, headers, secret_headers, rate_limit,
-	signature_scheme, disabled, disabled_reason, metadata, created_at, updated_at, ` + healthCols
+	signature_scheme, disabled, disabled_reason, metadata, created_at, updated_at, ` + healthCols + `, version_pins`
 
 // healthCols are the endpoint's health and circuit columns.
 const healthCols = `disabled_at, max_in_flight, failing_since, failing_notified, last_error, last_failure_at,
@@ -71,7 +75,7 @@ const healthCols = `disabled_at, max_in_flight, failing_since, failing_notified,
 // object in their place): fan-out matches on filters and sends nothing,
 // so it does not decrypt them.
 const fanoutCols = `id, tenant_id, url, description, event_types, channels, '{}'::text AS headers, secret_headers,
-	rate_limit, signature_scheme, disabled, disabled_reason, metadata, created_at, updated_at, ` + healthCols
+	rate_limit, signature_scheme, disabled, disabled_reason, metadata, created_at, updated_at, ` + healthCols + `, version_pins`
 
 // endpointDest returns the scan destinations of endpointCols into e, the
 // headers as stored into headers.
@@ -79,7 +83,8 @@ func endpointDest(e *Endpoint, headers *string) []any {
 	return []any{&e.ID, &e.TenantID, &e.URL, &e.Description, &e.EventTypes, &e.Channels, headers, &e.SecretHeaders,
 		&e.RateLimit, &e.SignatureScheme, &e.Disabled, &e.DisabledReason, &e.Metadata, &e.CreatedAt, &e.UpdatedAt,
 		&e.DisabledAt, &e.MaxInFlight, &e.FailingSince, &e.FailingNotified, &e.LastError, &e.LastFailureAt,
-		&e.Circuit, &e.CircuitSince, &e.CircuitReason, &e.ForwardTraceContext}
+		&e.Circuit, &e.CircuitSince, &e.CircuitReason, &e.ForwardTraceContext,
+		&e.VersionPins}
 }
 
 func (s *Store) scanEndpoint(row pgx.Row) (Endpoint, error) {
@@ -118,13 +123,13 @@ func (s *Store) CreateEndpoint(ctx context.Context, e Endpoint, secret string) (
 	}
 	b.Queue(`INSERT INTO endpoints (id, tenant_id, url, description, event_types, channels, headers, secret_headers,
 			rate_limit, disabled, disabled_reason, metadata, signature_scheme, max_in_flight, forward_trace_context,
-			disabled_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, CASE WHEN $10 THEN now() END)
+			disabled_at, version_pins)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, CASE WHEN $10 THEN now() END, $16)
 		RETURNING `+endpointCols,
 		e.ID, e.TenantID, e.URL, e.Description, orEmpty(e.EventTypes), orEmpty(e.Channels),
 		s.cipher.sealHeaders(e.Headers, e.ID.String()), orEmpty(e.SecretHeaders),
 		e.RateLimit, e.Disabled, e.DisabledReason, orEmptyJSON(e.Metadata), e.SignatureScheme, e.MaxInFlight,
-		e.ForwardTraceContext)
+		e.ForwardTraceContext, string(pinsJSON(e.VersionPins)))
 	b.Queue(`INSERT INTO endpoint_secrets (id, endpoint_id, tenant_id, secret) VALUES ($1, $2, $3, $4)`,
 		NewID(), e.ID, e.TenantID, s.cipher.seal(secret, e.ID.String()))
 	res := s.db.SendBatch(ctx, b)
@@ -232,6 +237,7 @@ func (s *Store) UpdateEndpoint(ctx context.Context, e Endpoint) (Endpoint, error
 	out, err := s.scanEndpoint(s.db.QueryRow(ctx, `UPDATE endpoints SET url = $3, description = $4,
 			event_types = $5, channels = $6, headers = $7, secret_headers = $8, rate_limit = $9, disabled = $10,
 			disabled_reason = $11, metadata = $12, max_in_flight = $13, forward_trace_context = $14, updated_at = now(),
+			version_pins = $15,
 			disabled_at = CASE WHEN $10 AND NOT disabled THEN now() WHEN $10 THEN disabled_at END,
 			-- Enabled by hand: a fresh start for its health.
 			failing_since = CASE WHEN disabled AND NOT $10 THEN NULL ELSE failing_since END,
@@ -239,7 +245,8 @@ func (s *Store) UpdateEndpoint(ctx context.Context, e Endpoint) (Endpoint, error
 		WHERE tenant_id = $1 AND id = $2 RETURNING `+endpointCols,
 		e.TenantID, e.ID, e.URL, e.Description, orEmpty(e.EventTypes), orEmpty(e.Channels),
 		s.cipher.sealHeaders(e.Headers, e.ID.String()), orEmpty(e.SecretHeaders),
-		e.RateLimit, e.Disabled, e.DisabledReason, orEmptyJSON(e.Metadata), e.MaxInFlight, e.ForwardTraceContext))
+		e.RateLimit, e.Disabled, e.DisabledReason, orEmptyJSON(e.Metadata), e.MaxInFlight, e.ForwardTraceContext,
+		string(pinsJSON(e.VersionPins))))
 	if err != nil {
 		return Endpoint{}, fmt.Errorf("update endpoint %s: %w", e.ID, err)
 	}

@@ -1,8 +1,8 @@
 package store
 
 import (
+	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -18,21 +18,29 @@ type EventType struct {
 	Archived    bool
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	// Version is the number of the latest version, whose schema and
+	// example Schema and Example are; Versions lists every version, oldest
+	// first (see version.go for how they are written).
+	Version  int
+	Versions []EventTypeVersion
 }
 
-const eventTypeCols = `name, description, schema, example, archived, created_at, updated_at`
+const eventTypeCols = `name, description, schema, example, archived, created_at, updated_at, version`
 
 func scanEventType(row pgx.Row) (EventType, error) {
 	var e EventType
-	err := row.Scan(&e.Name, &e.Description, &e.Schema, &e.Example, &e.Archived, &e.CreatedAt, &e.UpdatedAt)
+	err := row.Scan(&e.Name, &e.Description, &e.Schema, &e.Example, &e.Archived, &e.CreatedAt, &e.UpdatedAt, &e.Version)
 	return e, mapErr(err)
 }
 
-// CreateEventType returns ErrConflict when the name is taken.
+// CreateEventType stores e with its versions (see [EventType.Versions]).
+// It returns ErrConflict when the name is taken.
 func (s *Store) CreateEventType(ctx context.Context, e EventType) (EventType, error) {
-	out, err := scanEventType(s.db.QueryRow(ctx, `
-		INSERT INTO event_types (name, description, schema, example, archived) VALUES ($1, $2, $3, $4, $5)
-		RETURNING `+eventTypeCols, e.Name, e.Description, e.Schema, e.Example, e.Archived))
+	e.Version = latestOf(e)
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO event_types (name, description, schema, example, archived, version) VALUES ($1, $2, $3, $4, $5, $6)
+		RETURNING `+eventTypeCols, e.Name, e.Description, e.Schema, e.Example, e.Archived, e.Version)
+	out, err := s.writeEventType(ctx, b, e)
 	if err != nil {
 		return EventType{}, fmt.Errorf("create event type %s: %w", e.Name, err)
 	}
@@ -45,14 +53,22 @@ func (s *Store) GetEventType(ctx context.Context, name string) (EventType, error
 	if err != nil {
 		return EventType{}, fmt.Errorf("get event type %s: %w", name, err)
 	}
-	return e, nil
+	list := []EventType{e}
+	if err := s.attachVersions(ctx, list); err != nil {
+		return EventType{}, fmt.Errorf("get event type %s: %w", name, err)
+	}
+	return list[0], nil
 }
 
-// UpdateEventType writes every field but the name.
+// UpdateEventType writes every field but the name, and the versions (see
+// [EventType.Versions]).
 func (s *Store) UpdateEventType(ctx context.Context, e EventType) (EventType, error) {
-	out, err := scanEventType(s.db.QueryRow(ctx, `
-		UPDATE event_types SET description = $2, schema = $3, example = $4, archived = $5, updated_at = now()
-		WHERE name = $1 RETURNING `+eventTypeCols, e.Name, e.Description, e.Schema, e.Example, e.Archived))
+	e.Version = latestOf(e)
+	b := &pgx.Batch{}
+	b.Queue(`UPDATE event_types SET description = $2, schema = $3, example = $4, archived = $5, version = $6,
+			updated_at = now()
+		WHERE name = $1 RETURNING `+eventTypeCols, e.Name, e.Description, e.Schema, e.Example, e.Archived, e.Version)
+	out, err := s.writeEventType(ctx, b, e)
 	if err != nil {
 		return EventType{}, fmt.Errorf("update event type %s: %w", e.Name, err)
 	}
@@ -64,22 +80,40 @@ func (s *Store) UpdateEventType(ctx context.Context, e EventType) (EventType, er
 // nothing, not even updated_at, so that declaring event types from code on
 // every deploy is a no-op when nothing changed.
 func (s *Store) UpsertEventType(ctx context.Context, e EventType) (EventType, bool, error) {
-	var created bool
-	row := s.db.QueryRow(ctx, `
-		INSERT INTO event_types (name, description, schema, example, archived) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (name) DO UPDATE SET description = EXCLUDED.description, schema = EXCLUDED.schema,
-			example = EXCLUDED.example, archived = EXCLUDED.archived, updated_at = now()
-		WHERE (event_types.description, event_types.schema, event_types.example, event_types.archived)
-			IS DISTINCT FROM (EXCLUDED.description, EXCLUDED.schema, EXCLUDED.example, EXCLUDED.archived)
-		RETURNING `+eventTypeCols+`, (xmax = 0)`, e.Name, e.Description, e.Schema, e.Example, e.Archived)
-	var out EventType
-	err := row.Scan(&out.Name, &out.Description, &out.Schema, &out.Example, &out.Archived, &out.CreatedAt, &out.UpdatedAt,
-		&created)
-	if errors.Is(err, pgx.ErrNoRows) {
-		// It exists and already reads as e: nothing was written.
-		out, err = s.GetEventType(ctx, e.Name)
-		return out, false, err
+	db, ok := s.db.(interface {
+		Begin(context.Context) (pgx.Tx, error)
+	})
+	if !ok {
+		return EventType{}, false, fmt.Errorf("upsert event type %s: the store cannot begin a transaction", e.Name)
 	}
+	var out EventType
+	var created bool
+	// On a pool this is a transaction; in one (WithTx), a savepoint. The
+	// row lock makes concurrent PUTs of one name take turns.
+	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		st := s.WithTx(tx)
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM event_types WHERE name = $1 FOR UPDATE)`, e.Name).Scan(&exists); err != nil {
+			return err
+		}
+		if !exists {
+			var err error
+			out, err = st.CreateEventType(ctx, e)
+			created = err == nil
+			return err
+		}
+		cur, err := st.GetEventType(ctx, e.Name)
+		if err != nil {
+			return err
+		}
+		if len(e.Versions) == 0 && cur.Description == e.Description && bytes.Equal(cur.Schema, e.Schema) &&
+			bytes.Equal(cur.Example, e.Example) && cur.Archived == e.Archived {
+			out = cur // it already reads as e: nothing is written
+			return nil
+		}
+		out, err = st.UpdateEventType(ctx, e)
+		return err
+	})
 	if err != nil {
 		return EventType{}, false, fmt.Errorf("upsert event type %s: %w", e.Name, mapErr(err))
 	}
@@ -108,5 +142,8 @@ func (s *Store) ListEventTypes(ctx context.Context, includeArchived bool, p Page
 		return nil, "", fmt.Errorf("list event types: %w", err)
 	}
 	list, next := pageOf(list, p.Limit, func(e EventType) string { return encodeCursor(e.CreatedAt, e.Name) })
+	if err := s.attachVersions(ctx, list); err != nil {
+		return nil, "", fmt.Errorf("list event types: %w", err)
+	}
 	return list, next, nil
 }

@@ -23,15 +23,21 @@ type Message struct {
 	// message ("" = none), which the spans of its fan-out and attempts
 	// link to.
 	TraceParent string
+	// Version is the version of the event type that Payload is (0 is
+	// stored as 1). Payloads holds the payloads of other versions when it
+	// was published with several (version.go); only InsertMessages' answer
+	// and MessagePayloads fill it in.
+	Version  int
+	Payloads map[int][]byte
 }
 
 const messageCols = `id, tenant_id, event_type, payload, channels, coalesce(idempotency_key, ''), created_at,
-	coalesce(trace_parent, '')`
+	coalesce(trace_parent, ''), version`
 
 func scanMessage(row pgx.Row) (Message, error) {
 	var m Message
 	err := row.Scan(&m.ID, &m.TenantID, &m.EventType, &m.Payload, &m.Channels, &m.IdempotencyKey, &m.CreatedAt,
-		&m.TraceParent)
+		&m.TraceParent, &m.Version)
 	return m, mapErr(err)
 }
 
@@ -53,14 +59,14 @@ func (s *Store) InsertMessage(ctx context.Context, m Message) (Message, bool, er
 func (s *Store) InsertMessages(ctx context.Context, ms []Message) ([]Message, []bool, error) {
 	n := len(ms)
 	ids, tenants, types, keys := make([]uuid.UUID, n), make([]string, n), make([]string, n), make([]*string, n)
-	payloads, traces := make([][]byte, n), make([]*string, n)
+	payloads, traces, versions := make([][]byte, n), make([]*string, n), make([]int32, n)
 	channels := make([]string, n) // text[] per row, as array literals
 	for i := range ms {
 		if ms[i].ID == uuid.Nil {
 			ms[i].ID = NewID()
 		}
 		m := ms[i]
-		ids[i], tenants[i], types[i], payloads[i] = m.ID, m.TenantID, m.EventType, m.Payload
+		ids[i], tenants[i], types[i], payloads[i], versions[i] = m.ID, m.TenantID, m.EventType, m.Payload, int32(max(m.Version, 1))
 		if m.IdempotencyKey != "" {
 			k := m.IdempotencyKey
 			keys[i] = &k
@@ -72,12 +78,12 @@ func (s *Store) InsertMessages(ctx context.Context, ms []Message) ([]Message, []
 		}
 	}
 	rows, err := s.db.Query(ctx, `INSERT INTO messages (id, tenant_id, event_type, payload, channels, idempotency_key,
-			trace_parent)
-		SELECT id, tenant_id, event_type, payload, channels::text[], idempotency_key, trace_parent
-		FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::text[], $6::text[], $7::text[])
-			AS t(id, tenant_id, event_type, payload, channels, idempotency_key, trace_parent)
+			trace_parent, version)
+		SELECT id, tenant_id, event_type, payload, channels::text[], idempotency_key, trace_parent, version
+		FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::text[], $6::text[], $7::text[], $8::int[])
+			AS t(id, tenant_id, event_type, payload, channels, idempotency_key, trace_parent, version)
 		ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-		RETURNING `+messageCols, ids, tenants, types, payloads, channels, keys, traces)
+		RETURNING `+messageCols, ids, tenants, types, payloads, channels, keys, traces, versions)
 	if err != nil {
 		return nil, nil, fmt.Errorf("insert messages: %w", err)
 	}
@@ -91,9 +97,14 @@ func (s *Store) InsertMessages(ctx context.Context, ms []Message) ([]Message, []
 	}
 	out, existed := make([]Message, n), make([]bool, n)
 	var lookTenants, lookKeys []string
+	var versioned []Message
 	for i, m := range ms {
 		if got, ok := byID[m.ID]; ok {
+			got.Payloads = m.Payloads
 			out[i] = got
+			if len(m.Payloads) > 0 {
+				versioned = append(versioned, m)
+			}
 			continue
 		}
 		if keys[i] == nil {
@@ -101,6 +112,9 @@ func (s *Store) InsertMessages(ctx context.Context, ms []Message) ([]Message, []
 		}
 		existed[i] = true
 		lookTenants, lookKeys = append(lookTenants, m.TenantID), append(lookKeys, m.IdempotencyKey)
+	}
+	if err := s.insertPayloads(ctx, versioned); err != nil {
+		return nil, nil, err
 	}
 	if len(lookKeys) == 0 {
 		return out, existed, nil

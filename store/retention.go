@@ -26,10 +26,12 @@ func (s *Store) DeleteExpired(ctx context.Context, cutoff time.Time, limit int) 
 			ORDER BY m.id LIMIT $2
 		), dels AS (
 			DELETE FROM deliveries WHERE message_id IN (SELECT id FROM old) RETURNING 1
+		), pays AS (
+			DELETE FROM message_payloads WHERE message_id IN (SELECT id FROM old) RETURNING 1
 		), msgs AS (
 			DELETE FROM messages WHERE id IN (SELECT id FROM old) RETURNING 1
 		)
-		SELECT (SELECT count(*) FROM dels) + (SELECT count(*) FROM msgs)`, edge, limit).Scan(&gone)
+		SELECT (SELECT count(*) FROM dels) + (SELECT count(*) FROM pays) + (SELECT count(*) FROM msgs)`, edge, limit).Scan(&gone)
 	if err != nil {
 		return n, fmt.Errorf("delete expired messages: %w", err)
 	}

@@ -100,11 +100,12 @@ func (s *Store) DeleteTenant(ctx context.Context, id string) error {
 	b := &pgx.Batch{}
 	b.Queue(`DELETE FROM attempts WHERE message_id IN (SELECT id FROM messages WHERE tenant_id = $1)`, id)
 	b.Queue(`DELETE FROM deliveries WHERE message_id IN (SELECT id FROM messages WHERE tenant_id = $1)`, id)
+	b.Queue(`DELETE FROM message_payloads WHERE message_id IN (SELECT id FROM messages WHERE tenant_id = $1)`, id)
 	b.Queue(`DELETE FROM messages WHERE tenant_id = $1`, id)
 	b.Queue(`DELETE FROM tenants WHERE id = $1`, id)
 	res := s.db.SendBatch(ctx, b)
 	defer res.Close()
-	for range 3 {
+	for range 4 {
 		if _, err := res.Exec(); err != nil {
 			return fmt.Errorf("delete tenant %s: %w", id, err)
 		}

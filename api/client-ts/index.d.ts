@@ -210,6 +210,8 @@ export class Hookd {
   updateEventType(name: string, body: BodyOf<'updateEventType'>, options?: RequestOptions): Call<'updateEventType'>;
   /** Archive an event type. */
   archiveEventType(name: string, options?: RequestOptions): Call<'archiveEventType'>;
+  /** The endpoints, of every tenant, that pin a version of an event type (admin keys). */
+  listVersionEndpoints(name: string, version: number | string, query?: QueryOf<'listVersionEndpoints'>, options?: RequestOptions): List<'listVersionEndpoints'>;
 
   // Endpoints
 

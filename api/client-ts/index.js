@@ -288,6 +288,14 @@ export class Hookd {
     return this.request('DELETE', `/api/v1/event-types/${seg(name)}`, options);
   }
 
+  /**
+   * The endpoints, of every tenant, that pin a version of an event type (who still uses a deprecated one).
+   * @param {string} name @param {number | string} version @param {Record<string, unknown>} [query] @param {RequestOptions} [options]
+   */
+  listVersionEndpoints(name, version, query, options) {
+    return this.#list(`/api/v1/event-types/${seg(name)}/versions/${seg(String(version))}/endpoints`, query, options);
+  }
+
   // --- Endpoints ---
 
   /** Create an endpoint (its secret is generated unless given). @param {string} tenant @param {object} body @param {RequestOptions} [options] */

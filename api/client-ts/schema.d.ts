@@ -960,6 +960,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/event-types/{name}/versions/{version}/endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event type's name. */
+                name: components["parameters"]["EventTypeName"];
+                /** @description The version's number. */
+                version: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Endpoints that pin a version
+         * @description The endpoints, of every tenant, that pin this version of the event type, oldest first: who still uses a deprecated version. Admin keys only.
+         */
+        get: operations["listVersionEndpoints"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     "endpoint.failing": {
@@ -1518,9 +1543,9 @@ export interface components {
             name: components["schemas"]["EventTypeName"];
             /** @description What the event means; empty when none was given. */
             description: string;
-            /** @description A JSON Schema (draft 2020-12) that every payload of this event type must satisfy; null for none. */
+            /** @description The latest version's JSON Schema (draft 2020-12), which every payload of it must satisfy; null for none. */
             schema: Record<string, unknown> | null;
-            /** @description An example payload; null for none. */
+            /** @description The latest version's example payload; null for none. */
             example: Record<string, unknown> | null;
             /** @description Archived event types can no longer be published. */
             archived: boolean;
@@ -1534,6 +1559,12 @@ export interface components {
              * @description When the event type was last changed.
              */
             updated_at: string;
+            /** @description The latest version: what a publish without `version` is, and what endpoints that pin no version are sent. */
+            version: number;
+            /** @description Every version by number, the latest included. An event type made before it had versions is version 1. */
+            versions: {
+                [key: string]: components["schemas"]["EventTypeVersion"];
+            };
         };
         /** @description A new event type. */
         EventTypeCreate: {
@@ -1543,6 +1574,10 @@ export interface components {
             schema?: Record<string, unknown> | null;
             /** @description An example payload; null for none. */
             example?: Record<string, unknown> | null;
+            /** @description Versions of the payload by number (1 to 1000), like `{"1": {...}, "2": {"schema": {...}, "changes": "amount is in cents"}}`. Each version named is added, or changed where given; versions left out are kept, and no version can be removed (null is refused): messages and pinned endpoints use them. The highest is the latest: publishes without `version` are of it, endpoints that pin none are sent it, and the top-level `schema` and `example` are its (so they cannot be sent together with `versions`). Without `versions`, `schema` and `example` are those of version 1 (or, in a PATCH, of the latest). At most 100 versions. */
+            versions?: {
+                [key: string]: components["schemas"]["EventTypeVersionInput"];
+            };
         };
         /** @description Changes to an event type; fields left out keep their value. */
         EventTypeUpdate: {
@@ -1553,6 +1588,10 @@ export interface components {
             example?: Record<string, unknown> | null;
             /** @description false un-archives an archived event type. */
             archived?: boolean;
+            /** @description Versions of the payload by number (1 to 1000), like `{"1": {...}, "2": {"schema": {...}, "changes": "amount is in cents"}}`. Each version named is added, or changed where given; versions left out are kept, and no version can be removed (null is refused): messages and pinned endpoints use them. The highest is the latest: publishes without `version` are of it, endpoints that pin none are sent it, and the top-level `schema` and `example` are its (so they cannot be sent together with `versions`). Without `versions`, `schema` and `example` are those of version 1 (or, in a PATCH, of the latest). At most 100 versions. */
+            versions?: {
+                [key: string]: components["schemas"]["EventTypeVersionInput"];
+            };
         };
         /** @description The whole of an event type, as `PUT` stores it; fields left out take their defaults. `name` may be left out; when given it must be the path's. */
         EventTypePut: {
@@ -1592,7 +1631,7 @@ export interface components {
             event_types: string[];
             /** @description Channels this endpoint wants; empty means all. A message is sent when it shares at least one channel. */
             channels: string[];
-            /** @description Custom headers sent with every delivery, name to value. They cannot override hookd's own headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`, `webhook-check`, `content-type`, `user-agent`) nor hop-by-hop ones. Stored encrypted. The values of credential headers are never shown: `Authorization`, `Cookie`, `Proxy-Authorization`, `X-Api-Key`, any name ending in `-token`, `-key` or `-secret` (without regard to case), and the names in `secret_headers`. Their values read `[redacted]`, here and in the attempt log; the receiver gets the real value. */
+            /** @description Custom headers sent with every delivery, name to value. They cannot override hookd's own headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`, `webhook-check`, `webhook-version`, `content-type`, `user-agent`) nor hop-by-hop ones. Stored encrypted. The values of credential headers are never shown: `Authorization`, `Cookie`, `Proxy-Authorization`, `X-Api-Key`, any name ending in `-token`, `-key` or `-secret` (without regard to case), and the names in `secret_headers`. Their values read `[redacted]`, here and in the attempt log; the receiver gets the real value. */
             headers: {
                 [key: string]: string;
             };
@@ -1658,6 +1697,10 @@ export interface components {
             };
             /** @description Deliveries kept for it while it was disabled; PATCH with `send_parked: true` (and `disabled: false`) sends them, each with its original webhook-id. */
             parked_count: number;
+            /** @description The version of the payload this endpoint is sent, by event type name (`{"invoice.paid": 1}`); an event type it does not name is sent in the message's version (the latest unless the publisher said otherwise). Each version must exist; a deprecated one cannot be newly pinned. A message published without a payload of the pinned version is not delivered to it: that delivery fails with error class `version`. */
+            version_pins: {
+                [key: string]: number;
+            };
         };
         /** @description A new endpoint. Its signing secret is generated unless one is given. */
         EndpointCreate: {
@@ -1672,7 +1715,7 @@ export interface components {
             event_types?: string[];
             /** @description Channels this endpoint wants; empty means all. A message is sent when it shares at least one channel. */
             channels?: string[];
-            /** @description Custom headers sent with every delivery, name to value. They cannot override hookd's own headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`, `webhook-check`, `content-type`, `user-agent`) nor hop-by-hop ones. Stored encrypted. A header sent with the value `[redacted]` keeps the value it has, so the headers of a GET (where secret values read `[redacted]`) can be sent back unchanged; `[redacted]` for a header that has no value yet is a 422. The value `[redacted]` itself cannot be stored. The values of credential headers are never shown: `Authorization`, `Cookie`, `Proxy-Authorization`, `X-Api-Key`, any name ending in `-token`, `-key` or `-secret` (without regard to case), and the names in `secret_headers`. They read `[redacted]` in API answers and the attempt log. At most 50, each value at most 4 KiB. */
+            /** @description Custom headers sent with every delivery, name to value. They cannot override hookd's own headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`, `webhook-check`, `webhook-version`, `content-type`, `user-agent`) nor hop-by-hop ones. Stored encrypted. A header sent with the value `[redacted]` keeps the value it has, so the headers of a GET (where secret values read `[redacted]`) can be sent back unchanged; `[redacted]` for a header that has no value yet is a 422. The value `[redacted]` itself cannot be stored. The values of credential headers are never shown: `Authorization`, `Cookie`, `Proxy-Authorization`, `X-Api-Key`, any name ending in `-token`, `-key` or `-secret` (without regard to case), and the names in `secret_headers`. They read `[redacted]` in API answers and the attempt log. At most 50, each value at most 4 KiB. */
             headers?: {
                 [key: string]: string;
             };
@@ -1706,6 +1749,10 @@ export interface components {
              * @description Also send the new endpoint the messages created since then that it matches, as `POST .../backfill` does, in the same transaction: the answer's `backfill` says how many. Bounded like that route's `since`. Only at creation.
              */
             backfill_since?: string;
+            /** @description The version of the payload this endpoint is sent, by event type name (`{"invoice.paid": 1}`); an event type it does not name is sent in the message's version (the latest unless the publisher said otherwise). Each version must exist; a deprecated one cannot be newly pinned. A message published without a payload of the pinned version is not delivered to it: that delivery fails with error class `version`. */
+            version_pins?: {
+                [key: string]: number;
+            } | null;
         };
         /** @description Changes to an endpoint; fields left out keep their value. Lists and maps given replace the old ones whole. The secret and signature scheme cannot be changed here (422): rotate the secret instead. */
         EndpointUpdate: {
@@ -1720,7 +1767,7 @@ export interface components {
             event_types?: string[];
             /** @description Channels this endpoint wants; empty means all. A message is sent when it shares at least one channel. */
             channels?: string[];
-            /** @description Custom headers sent with every delivery, name to value. They cannot override hookd's own headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`, `webhook-check`, `content-type`, `user-agent`) nor hop-by-hop ones. Stored encrypted. A header sent with the value `[redacted]` keeps the value it has, so the headers of a GET (where secret values read `[redacted]`) can be sent back unchanged; `[redacted]` for a header that has no value yet is a 422. The value `[redacted]` itself cannot be stored. The values of credential headers are never shown: `Authorization`, `Cookie`, `Proxy-Authorization`, `X-Api-Key`, any name ending in `-token`, `-key` or `-secret` (without regard to case), and the names in `secret_headers`. They read `[redacted]` in API answers and the attempt log. At most 50, each value at most 4 KiB. */
+            /** @description Custom headers sent with every delivery, name to value. They cannot override hookd's own headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`, `webhook-check`, `webhook-version`, `content-type`, `user-agent`) nor hop-by-hop ones. Stored encrypted. A header sent with the value `[redacted]` keeps the value it has, so the headers of a GET (where secret values read `[redacted]`) can be sent back unchanged; `[redacted]` for a header that has no value yet is a 422. The value `[redacted]` itself cannot be stored. The values of credential headers are never shown: `Authorization`, `Cookie`, `Proxy-Authorization`, `X-Api-Key`, any name ending in `-token`, `-key` or `-secret` (without regard to case), and the names in `secret_headers`. They read `[redacted]` in API answers and the attempt log. At most 50, each value at most 4 KiB. */
             headers?: {
                 [key: string]: string;
             };
@@ -1740,6 +1787,10 @@ export interface components {
             send_parked?: boolean;
             /** @description Send the attempt's W3C `traceparent` header (and `tracestate`) to this endpoint, so that a receiver that traces can join hookd's trace of the delivery. Off unless asked: a trace id says something about the sender's systems. Only when hookd runs with tracing (OTEL_EXPORTER_OTLP_ENDPOINT). */
             forward_trace_context?: boolean;
+            /** @description The version of the payload this endpoint is sent, by event type name (`{"invoice.paid": 1}`); an event type it does not name is sent in the message's version (the latest unless the publisher said otherwise). Each version must exist; a deprecated one cannot be newly pinned. A message published without a payload of the pinned version is not delivered to it: that delivery fails with error class `version`. Replaces the pins whole; null or `{}` pins nothing. */
+            version_pins?: {
+                [key: string]: number;
+            } | null;
         };
         /** @description A page of endpoints, newest first. */
         EndpointList: {
@@ -1832,17 +1883,29 @@ export interface components {
              * @description When it was published.
              */
             created_at: string;
+            /** @description The version of the event type that `payload` is. Endpoints that pin no version are sent it; each attempt carries it in the `webhook-version` header. */
+            version: number;
+            /** @description Present (in the publish answer and when one message is read) only when the message was published with payloads of several versions: each of them by version, its own `version` included. An endpoint that pins a version is sent that one's exact bytes. */
+            payloads?: {
+                [key: string]: Record<string, unknown>;
+            };
         };
-        /** @description An event to publish. */
+        /** @description An event to publish: `payload`, or `payloads` of several versions. */
         MessagePublish: {
             event_type: components["schemas"]["EventTypeName"];
-            /** @description The event's payload: a JSON object, stored and delivered byte for byte. Must satisfy the event type's schema if it has one. */
-            payload: Record<string, unknown>;
+            /** @description The event's payload: a JSON object, stored and delivered byte for byte. Must satisfy the schema of its version (`version`, the latest unless given). Required unless `payloads` is given. */
+            payload?: Record<string, unknown>;
             /** @description Channels to publish on; endpoints with a channel filter get only messages that share one. */
             channels?: string[];
             /** @description Publishing again with the same key for the same tenant returns the first message and delivers nothing again. The `Idempotency-Key` header works too. */
             idempotency_key?: string;
             tenant?: components["schemas"]["MessageTenant"];
+            /** @description The version of the event type the payload is (with `payloads`: the one endpoints that pin no version are sent). Default: the latest. */
+            version?: number;
+            /** @description Instead of `payload`: the payload in several versions, by version (`{"1": {...}, "2": {...}}`), each a JSON object stored byte for byte and checked against its version's schema, each at most the payload limit. Every endpoint is sent the version it pins (signed over that version's exact bytes); those that pin none are sent `version` (the latest unless given), which must be among them. An endpoint that pins a version the publish lacks is not sent anything: the publish is accepted, and that delivery fails with error class `version`. */
+            payloads?: {
+                [key: string]: Record<string, unknown>;
+            };
         };
         /** @description Asks for the tenant (the path's id) to be created when it does not exist yet, with this name and metadata, in the same transaction as the message and only when the message is accepted. An existing tenant is left as it is: its name and metadata do not change. Without it, a publish to a tenant that does not exist is 404. Send `{}` for a tenant with no name or metadata. The id must be one `PUT /tenants/{tenant}` accepts. */
         MessageTenant: {
@@ -1940,7 +2003,7 @@ export interface components {
             /** @description true when the body was longer than response_body. */
             response_body_truncated: boolean;
             /**
-             * @description The error class; null on success. One of `timeout`, `connect`, `dns`, `tls`, `blocked` (the private-address guard refused the address), `redirect` (3xx, not followed), `status` (non-2xx answer), `gone` (410, endpoint disabled), `canceled` (hookd stopped mid-attempt); more may be added.
+             * @description The error class; null on success. One of `timeout`, `connect`, `dns`, `tls`, `blocked` (the private-address guard refused the address), `redirect` (3xx, not followed), `status` (non-2xx answer), `gone` (410, endpoint disabled), `canceled` (hookd stopped mid-attempt), `version` (nothing was sent: the message has no payload of the version the endpoint pins; not retried); more may be added.
              * @example timeout
              */
             error: string | null;
@@ -2103,9 +2166,11 @@ export interface components {
             /** @description The session may look but not change anything. */
             read_only: boolean;
         };
-        /** @description Which event type's example payload to send. */
+        /** @description Which event type's example payload to send, and of which version. */
         TestEventCreate: {
             event_type: components["schemas"]["EventTypeName"];
+            /** @description The version whose example is sent, whatever the endpoint pins: try a version before pinning it. Default: the version the endpoint is sent (its pin, else the latest). */
+            version?: number;
         };
         /** @description The test message, delivered to this endpoint only. */
         TestEventSent: {
@@ -2412,7 +2477,7 @@ export interface components {
             description?: string;
             /** @description The operational event types it wants, from `endpoint.failing`, `endpoint.disabled`, `endpoint.recovered`, `endpoint.created`, `endpoint.updated`, `endpoint.deleted`, `endpoint.secret_rotated` and `message.attempt.exhausted`, or prefixes of them (`endpoint.*`); empty means all. Another name is a 422. */
             event_types?: string[];
-            /** @description Custom headers sent with every delivery, name to value. They cannot override hookd's own headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`, `content-type`, `user-agent`) nor hop-by-hop ones. Stored encrypted. A header sent with the value `[redacted]` keeps the value it has, so the headers of a GET (where secret values read `[redacted]`) can be sent back unchanged; `[redacted]` for a header that has no value yet is a 422. The value `[redacted]` itself cannot be stored. The values of credential headers are never shown: `Authorization`, `Cookie`, `Proxy-Authorization`, `X-Api-Key`, any name ending in `-token`, `-key` or `-secret` (without regard to case), and the names in `secret_headers`. They read `[redacted]` in API answers and the attempt log. */
+            /** @description Custom headers sent with every delivery, name to value. They cannot override hookd's own headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`, `webhook-version`, `content-type`, `user-agent`) nor hop-by-hop ones. Stored encrypted. A header sent with the value `[redacted]` keeps the value it has, so the headers of a GET (where secret values read `[redacted]`) can be sent back unchanged; `[redacted]` for a header that has no value yet is a 422. The value `[redacted]` itself cannot be stored. The values of credential headers are never shown: `Authorization`, `Cookie`, `Proxy-Authorization`, `X-Api-Key`, any name ending in `-token`, `-key` or `-secret` (without regard to case), and the names in `secret_headers`. They read `[redacted]` in API answers and the attempt log. */
             headers?: {
                 [key: string]: string;
             };
@@ -2449,7 +2514,7 @@ export interface components {
             description?: string;
             /** @description The operational event types it wants, from `endpoint.failing`, `endpoint.disabled`, `endpoint.recovered`, `endpoint.created`, `endpoint.updated`, `endpoint.deleted`, `endpoint.secret_rotated` and `message.attempt.exhausted`, or prefixes of them (`endpoint.*`); empty means all. Another name is a 422. */
             event_types?: string[];
-            /** @description Custom headers sent with every delivery, name to value. They cannot override hookd's own headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`, `content-type`, `user-agent`) nor hop-by-hop ones. Stored encrypted. A header sent with the value `[redacted]` keeps the value it has, so the headers of a GET (where secret values read `[redacted]`) can be sent back unchanged; `[redacted]` for a header that has no value yet is a 422. The value `[redacted]` itself cannot be stored. The values of credential headers are never shown: `Authorization`, `Cookie`, `Proxy-Authorization`, `X-Api-Key`, any name ending in `-token`, `-key` or `-secret` (without regard to case), and the names in `secret_headers`. They read `[redacted]` in API answers and the attempt log. */
+            /** @description Custom headers sent with every delivery, name to value. They cannot override hookd's own headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`, `webhook-version`, `content-type`, `user-agent`) nor hop-by-hop ones. Stored encrypted. A header sent with the value `[redacted]` keeps the value it has, so the headers of a GET (where secret values read `[redacted]`) can be sent back unchanged; `[redacted]` for a header that has no value yet is a 422. The value `[redacted]` itself cannot be stored. The values of credential headers are never shown: `Authorization`, `Cookie`, `Proxy-Authorization`, `X-Api-Key`, any name ending in `-token`, `-key` or `-secret` (without regard to case), and the names in `secret_headers`. They read `[redacted]` in API answers and the attempt log. */
             headers?: {
                 [key: string]: string;
             };
@@ -2697,7 +2762,7 @@ export interface components {
                 /** @description The attempt that led to the event; null when none did. */
                 last_attempt: components["schemas"]["OperationalAttempt"] | null;
                 /** @description The endpoint's fields that changed, named as in the API. */
-                changed: ("url" | "description" | "event_types" | "channels" | "headers" | "secret_headers" | "rate_limit" | "disabled" | "disabled_reason" | "metadata")[];
+                changed: ("url" | "description" | "event_types" | "channels" | "headers" | "secret_headers" | "rate_limit" | "disabled" | "disabled_reason" | "metadata" | "version_pins")[];
             };
         };
         /**
@@ -2828,6 +2893,69 @@ export interface components {
                 /** @description How many attempts the delivery had. */
                 attempts: number;
             };
+        };
+        /** @description One version of an event type's payload: its schema, example and what changed. */
+        EventTypeVersion: {
+            /** @description The JSON Schema (draft 2020-12) that payloads of this version must satisfy; null for none. */
+            schema: Record<string, unknown> | null;
+            /** @description An example payload of this version; null for none. A test event of this version sends it ({} without one). */
+            example: Record<string, unknown> | null;
+            /** @description What changed from the version before, for the catalog; empty when none was given. */
+            changes: string;
+            /**
+             * Format: date-time
+             * @description When the version was (or will be) deprecated; null while it is not. Endpoints that pin it are warned in the portal; `GET /event-types/{name}/versions/{version}/endpoints` lists them. A deprecated version is still delivered, and can still be published.
+             */
+            deprecated_at: string | null;
+            /**
+             * Format: date-time
+             * @description When the version was added.
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the version was last changed.
+             */
+            updated_at: string;
+        };
+        /** @description A version to add, or changes to one; fields left out keep their value (empty for a new version). */
+        EventTypeVersionInput: {
+            /** @description The version's JSON Schema, or null for none. The same rules as the event type's `schema`: it must compile and may refer only to itself. */
+            schema?: Record<string, unknown> | null;
+            /** @description An example payload, which must satisfy the version's schema; null for none. */
+            example?: Record<string, unknown> | null;
+            /** @description What changed from the version before, shown in the catalog. */
+            changes?: string;
+            /**
+             * Format: date-time
+             * @description Deprecates the version as of this time; null un-deprecates it. The latest version cannot be deprecated (add a newer one first).
+             */
+            deprecated_at?: string | null;
+        };
+        /** @description An endpoint that pins a version. */
+        PinnedEndpoint: {
+            /**
+             * Format: uuid
+             * @description The endpoint's id.
+             */
+            id: string;
+            tenant_id: components["schemas"]["TenantID"];
+            /** @description Its URL. */
+            url: string;
+            /** @description Whether it is disabled. */
+            disabled: boolean;
+            /**
+             * Format: date-time
+             * @description When it was created.
+             */
+            created_at: string;
+        };
+        /** @description A page of endpoints that pin a version, oldest first. */
+        PinnedEndpointList: {
+            /** @description endpoints */
+            data: components["schemas"]["PinnedEndpoint"][];
+            /** @description Pass as `cursor` to get the next page; null on the last page. */
+            next_cursor: string | null;
         };
     };
     responses: {
@@ -4898,6 +5026,43 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["UnprocessableEntity"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    listVersionEndpoints: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                /** @description The event type's name. */
+                name: components["parameters"]["EventTypeName"];
+                /** @description The version's number. */
+                version: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the endpoints, of every tenant, that pin the version. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PinnedEndpointList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["UnprocessableEntity"];
             default: components["responses"]["UnexpectedError"];

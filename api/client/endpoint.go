@@ -36,6 +36,9 @@ type Endpoint struct {
 	// Backfill is set in CreateEndpoint's answer when p.BackfillSince was
 	// given: the past messages queued for the new endpoint.
 	Backfill *Backfill `json:"backfill,omitempty"`
+	// VersionPins is the version of each event type it is sent; those it
+	// does not name are sent in the message's version.
+	VersionPins map[string]int `json:"version_pins"`
 }
 
 // EndpointParams creates an endpoint. Only URL is required.
@@ -56,6 +59,9 @@ type EndpointParams struct {
 	// BackfillSince, when set, also sends the new endpoint the messages
 	// since then that it matches, as BackfillEndpoint does.
 	BackfillSince time.Time `json:"backfill_since,omitzero"`
+	// VersionPins pins versions by event type name, like
+	// {"invoice.paid": 1}.
+	VersionPins map[string]int `json:"version_pins,omitempty"`
 }
 
 // EndpointUpdate changes an endpoint; nil fields are left as they are. An
@@ -73,6 +79,8 @@ type EndpointUpdate struct {
 	Disabled       *bool          `json:"disabled,omitempty"`
 	DisabledReason *string        `json:"disabled_reason,omitempty"`
 	Metadata       map[string]any `json:"metadata,omitzero"`
+	// VersionPins replaces the pins; an empty, non-nil map removes them.
+	VersionPins map[string]int `json:"version_pins,omitzero"`
 }
 
 // MarshalJSON sends a RateLimit of 0 as null, which removes the limit.

@@ -21,6 +21,10 @@ type EventType struct {
 	Archived  bool            `json:"archived"`
 	CreatedAt time.Time       `json:"created_at"`
 	UpdatedAt time.Time       `json:"updated_at"`
+	// Version is the latest version, which Schema and Example are of;
+	// Versions holds every version by number (see version.go).
+	Version  int                      `json:"version"`
+	Versions map[int]EventTypeVersion `json:"versions"`
 }
 
 // EventTypeParams creates an event type.
@@ -32,6 +36,9 @@ type EventTypeParams struct {
 	Schema json.RawMessage `json:"schema,omitempty"`
 	// Example, when set, is a JSON object (matching Schema).
 	Example json.RawMessage `json:"example,omitempty"`
+	// Versions, instead of Schema and Example, declares versions by
+	// number; the highest is the latest.
+	Versions map[int]VersionParams `json:"versions,omitempty"`
 }
 
 // EventTypeUpdate changes an event type; nil fields are left as they are.
@@ -43,6 +50,9 @@ type EventTypeUpdate struct {
 	Example json.RawMessage `json:"example,omitempty"`
 	// Archived archives (true) or restores (false) the event type.
 	Archived *bool `json:"archived,omitempty"`
+	// Versions adds versions or changes them (those left out are kept);
+	// not together with Schema or Example, which are the latest's.
+	Versions map[int]VersionParams `json:"versions,omitempty"`
 }
 
 // EventTypePut is the whole of an event type, for PutEventType: what it

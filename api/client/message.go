@@ -23,6 +23,11 @@ type Message struct {
 	// IdempotencyKey is the key it was published with, or nil.
 	IdempotencyKey *string   `json:"idempotency_key"`
 	CreatedAt      time.Time `json:"created_at"`
+	// Version is the version of the event type Payload is.
+	Version int `json:"version"`
+	// Payloads, when it was published with several, is each by version
+	// (Version's included); nil otherwise, and in lists.
+	Payloads map[int]json.RawMessage `json:"payloads,omitempty"`
 }
 
 // Delivery is a message's state at one endpoint.
@@ -46,8 +51,15 @@ type PublishParams struct {
 	// EventType is a declared event type, like invoice.paid; required.
 	EventType string `json:"event_type"`
 	// Payload is encoded as JSON and must be an object: a struct, a map, or
-	// a json.RawMessage sent as is. Required.
-	Payload any `json:"payload"`
+	// a json.RawMessage sent as is. Required unless Payloads is set.
+	Payload any `json:"payload,omitempty"`
+	// Version is the version of the event type Payload is; 0 is the
+	// latest.
+	Version int `json:"version,omitempty"`
+	// Payloads, instead of Payload, gives the payload in several versions
+	// (at most 4): each endpoint is sent the version it pins, those that
+	// pin none Version's (the latest unless set), which must be among them.
+	Payloads map[int]any `json:"payloads,omitempty"`
 	// Channels narrow who gets it to endpoints of these channels (or of
 	// none).
 	Channels []string `json:"channels,omitempty"`

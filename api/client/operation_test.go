@@ -369,6 +369,64 @@ func TestEveryOperationAgainstHookd(t *testing.T) {
 	require.True(t, client.IsNotFound(err), "a deleted operational endpoint: %v", err)
 
 	// Metrics, after the traffic above; then deleting.
+	// Versions: an event type in two versions, an endpoint pinned to v1,
+	// a publish of both, the operators' list of who pins v1, and a test
+	// event of v2 before upgrading.
+	vt, err := c.CreateEventType(ctx, client.EventTypeParams{Name: "order.shipped", Versions: map[int]client.VersionParams{
+		1: {Example: json.RawMessage(`{"carrier":"dhl"}`)},
+		2: {Schema: json.RawMessage(`{"required":["carrier","tracking"]}`), Example: json.RawMessage(`{"carrier":"dhl","tracking":"T1"}`),
+			Changes: new("tracking is required")},
+	}})
+	require.NoError(t, err)
+	require.Equal(t, 2, vt.Version)
+	require.Equal(t, "tracking is required", vt.Versions[2].Changes)
+	deprecated := time.Now().Add(-time.Minute)
+	vt, err = c.UpdateEventType(ctx, "order.shipped", client.EventTypeUpdate{Versions: map[int]client.VersionParams{
+		1: {DeprecatedAt: &deprecated}}})
+	require.NoError(t, err)
+	require.NotNil(t, vt.Versions[1].DeprecatedAt)
+	vt, err = c.UpdateEventType(ctx, "order.shipped", client.EventTypeUpdate{Versions: map[int]client.VersionParams{
+		1: {Undeprecate: true}}})
+	require.NoError(t, err)
+	require.Nil(t, vt.Versions[1].DeprecatedAt)
+	pinned, err := c.CreateEndpoint(ctx, "acme", client.EndpointParams{URL: rc.url + "/pinned", EventTypes: []string{"order.*"},
+		VersionPins: map[string]int{"order.shipped": 1}})
+	require.NoError(t, err)
+	require.Equal(t, map[string]int{"order.shipped": 1}, pinned.VersionPins)
+	shipped, err := c.Publish(ctx, "acme", client.PublishParams{EventType: "order.shipped", Payloads: map[int]any{
+		1: json.RawMessage(`{"carrier": "ups"}`), 2: map[string]string{"carrier": "ups", "tracking": "1Z"}}})
+	require.NoError(t, err)
+	require.Equal(t, 2, shipped.Version)
+	require.JSONEq(t, `{"carrier": "ups"}`, string(shipped.Payloads[1]))
+	rc.waitFor(t, shipped.ID.String(), 1)
+	var shippedGot received
+	eventually(t, func() bool {
+		for _, r := range rc.requests() {
+			if r.path == "/pinned" && r.header.Get("webhook-id") == shipped.ID.String() {
+				shippedGot = r
+				return true
+			}
+		}
+		return false
+	}, "the pinned endpoint never got %s", shipped.ID)
+	require.Equal(t, `{"carrier":"ups"}`, string(shippedGot.body), "the pinned endpoint gets v1's bytes")
+	require.Equal(t, "1", shippedGot.header.Get("webhook-version"))
+	users, err := c.ListVersionEndpoints(ctx, "order.shipped", 1, nil)
+	require.NoError(t, err)
+	require.Equal(t, []uuid.UUID{pinned.ID}, mapped(users.Data, func(e client.PinnedEndpoint) uuid.UUID { return e.ID }))
+	require.Equal(t, []uuid.UUID{pinned.ID}, collect(t, c.AllVersionEndpoints(ctx, "order.shipped", 1, &client.ListParams{Limit: 1}),
+		func(e client.PinnedEndpoint) uuid.UUID { return e.ID }))
+	tried, err := c.SendTestEventVersion(ctx, "acme", pinned.ID, "order.shipped", 2)
+	require.NoError(t, err)
+	require.Equal(t, "2", rc.waitFor(t, tried.MessageID.String(), 1).header.Get("webhook-version"))
+	pinned, err = c.UpdateEndpoint(ctx, "acme", pinned.ID, client.EndpointUpdate{VersionPins: map[string]int{"order.shipped": 2}})
+	require.NoError(t, err)
+	require.Equal(t, map[string]int{"order.shipped": 2}, pinned.VersionPins)
+	pinned, err = c.UpdateEndpoint(ctx, "acme", pinned.ID, client.EndpointUpdate{VersionPins: map[string]int{}})
+	require.NoError(t, err)
+	require.Empty(t, pinned.VersionPins)
+	require.NoError(t, c.DeleteEndpoint(ctx, "acme", pinned.ID))
+
 	metrics, err := c.Metrics(ctx)
 	require.NoError(t, err)
 	require.Contains(t, metrics, "hookd_messages_published_total")

@@ -204,6 +204,37 @@ test('a tenant key reaches only its tenant', async () => {
   await expectProblem(() => admin.getTenant('keyed'), 404);
 });
 
+test('versioned payloads: each endpoint gets the version it pins', async () => {
+  await admin.upsertTenant('vers');
+  const et = await admin.createEventType({
+    name: 'vers.paid',
+    versions: {
+      1: { schema: { type: 'object', required: ['amount'] }, example: { amount: 4.2 } },
+      2: { schema: { type: 'object', required: ['cents'] }, example: { cents: 420 }, changes: 'cents, not euros' },
+    },
+  });
+  assert.equal(et.version, 2);
+  assert.equal(et.versions['2'].changes, 'cents, not euros');
+  const pinned = await admin.createEndpoint('vers', { url: RECEIVER_URL, version_pins: { 'vers.paid': 1 } });
+  assert.deepEqual(pinned.version_pins, { 'vers.paid': 1 });
+  const msg = await admin.publishMessage('vers', { event_type: 'vers.paid', payloads: { 1: { amount: 1.5 }, 2: { cents: 150 } } });
+  assert.equal(msg.version, 2);
+  assert.deepEqual(msg.payloads, { 1: { amount: 1.5 }, 2: { cents: 150 } });
+  const attempt = await until('the delivery', async () => (await admin.listMessageAttempts('vers', msg.id)).data[0]);
+  const version = Object.entries(attempt.request_headers).find(([k]) => k.toLowerCase() === 'webhook-version');
+  assert.deepEqual(version?.[1], ['1'], 'the pinned version went out');
+
+  const bad = await expectProblem(() => admin.publishMessage('vers', { event_type: 'vers.paid', payloads: { 1: {} } }), 422);
+  assert.ok(bad.fieldError('payloads.1'), bad.detail);
+  await admin.updateEventType('vers.paid', { versions: { 1: { deprecated_at: new Date().toISOString() } } });
+  const users = [];
+  for await (const e of admin.listVersionEndpoints('vers.paid', 1)) users.push(e.id);
+  assert.deepEqual(users, [pinned.id]);
+  const test = await admin.sendTestEvent('vers', pinned.id, { event_type: 'vers.paid', version: 2 });
+  assert.equal((await admin.getMessage('vers', test.message_id)).version, 2);
+  assert.deepEqual((await admin.updateEndpoint('vers', pinned.id, { version_pins: { 'vers.paid': 2 } })).version_pins, { 'vers.paid': 2 });
+});
+
 test('every other operation answers as documented', async () => {
   const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
   await admin.upsertTenant('ops');

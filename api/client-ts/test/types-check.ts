@@ -48,8 +48,6 @@ export async function usage(): Promise<void> {
   expectType<string | null>(msg.idempotency_key);
   await hookd.publishMessage('acme', { event_type: 'invoice.paid', payload: {} }, { idempotencyKey: 'order-1' });
   await hookd.publishMessage('acme', { event_type: 'invoice.paid', payload: {} }, { idempotencyKey: false });
-  // @ts-expect-error payload is required
-  await hookd.publishMessage('acme', { event_type: 'invoice.paid' });
   await hookd.publishMessage('new-co', { event_type: 'invoice.paid', payload: {}, tenant: { name: 'New Co' } });
   // @ts-expect-error a tenant's name is a string
   await hookd.publishMessage('new-co', { event_type: 'invoice.paid', payload: {}, tenant: { name: 7 } });
@@ -63,6 +61,17 @@ export async function usage(): Promise<void> {
   // @ts-expect-error status_class is 2xx, 3xx, 4xx, 5xx or error
   await hookd.listEndpointAttempts('acme', ep.id, { status_class: '6xx' });
   expectType<Schemas['Attempt']>(await hookd.getAttempt('acme', failed.data[0]!.id));
+  // @ts-expect-error the event type is required
+  await hookd.publishMessage('acme', { payload: {} });
+  // Several versions: each endpoint gets the one it pins.
+  const versioned = await hookd.publishMessage('acme', { event_type: 'invoice.paid', version: 2, payloads: { 1: { amount: 4.2 }, 2: { cents: 420 } } });
+  expectType<number>(versioned.version);
+  expectType<Record<string, Record<string, unknown>> | undefined>(versioned.payloads);
+  // @ts-expect-error a version is a number
+  await hookd.publishMessage('acme', { event_type: 'invoice.paid', version: '2', payload: {} });
+  const pinners = await hookd.listVersionEndpoints('invoice.paid', 1, { limit: 10 });
+  expectType<string[]>(pinners.data.map((e) => e.tenant_id));
+  expectType<Record<string, number>>(ep.version_pins);
 
   const withDeliveries = await hookd.getMessage('acme', msg.id);
   expectType<Schemas['Delivery'][]>(withDeliveries.deliveries);

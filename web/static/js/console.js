@@ -10,6 +10,7 @@ import { replayPage } from "./console/replay.js";
 import { tenantsPage } from "./console/tenants.js";
 import { queuePage } from "./console/queue.js";
 import { operationalPage } from "./console/operational.js";
+import { versionsPage } from "./console/versions.js";
 
 const KEY = "hookd.console.key";
 const main = document.getElementById("main");
@@ -24,6 +25,7 @@ const routes = {
   tenants: tenantsPage,
   queue: queuePage,
   operational: operationalPage,
+  versions: versionsPage,
 };
 
 let signedIn = false;

@@ -12,6 +12,7 @@ import { filtersText } from "./endpoints.js";
 import { recoverForm } from "./messages.js";
 import { checkCard } from "./check.js";
 import { backfillCard } from "./backfill.js";
+import { versionsCard, deprecationBanner } from "./versions.js";
 
 export async function endpointPage(el, id) {
   const path = t(`/endpoints/${encodeURIComponent(id)}`);
@@ -64,10 +65,12 @@ export async function endpointPage(el, id) {
         toggle,
         remove) : null),
     healthBanners(e, path, el),
+    deprecationBanner(e, types),
     statsBox,
     canChange() ? h("div", { class: "grid2 spaced" },
       secretCard(e, path),
       testCard(e, path, types, refresh)) : null,
+    versionsCard(e, path, types, () => endpointPage(el, e.id), refresh),
     canChange() ? checkCard(e, path) : null,
     attempts.el,
     canChange() ? h("div", { class: "card" },

@@ -207,8 +207,10 @@ export async function messagePage(el, id) {
     h("section", { class: "card" }, h("h2", {}, "Deliveries"), deliveriesBody),
     h("div", { class: "grid2" },
       h("section", { class: "card" },
-        h("h2", {}, "Payload"),
+        h("h2", {}, "Payload", h("span", { class: "muted small", id: "message-version" }, ` · version ${m.version || 1}`)),
         codeBlock(pretty(m.payload)),
+        m.payloads ? h("p", { class: "hint" }, `Published in versions ${Object.keys(m.payloads).join(", ")}: `
+          + "each endpoint receives the one it pins, the others this one.") : null,
         m.channels.length ? h("p", { class: "hint" }, "Channels: ", m.channels.join(", ")) : null,
         h("p", { class: "hint" }, "Your endpoint receives the exact bytes that were published; this view is formatted.")),
       h("section", { class: "card" }, h("h2", {}, "Attempts"), attemptsBody)));

@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"context"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -16,7 +17,9 @@ import (
 //
 //   - At most MaxInFlight attempts of one endpoint run at once in a process
 //     (the endpoint's own max_in_flight, or Config.MaxInFlight); a job over
-//     the cap is snoozed for a moment, which frees its worker slot. A
+//     the cap waits up to inFlightHold in its slot for a turn (a fast
+//     endpoint frees one in milliseconds), then is snoozed for a moment,
+//     which frees its worker slot. A
 //     black-hole endpoint can therefore hold at most that many of the
 //     process's slots, and only until its circuit opens.
 //   - After CircuitThreshold consecutive failures that say the endpoint is
@@ -37,8 +40,10 @@ const (
 	// its first probe.
 	DefaultCircuitCooldown = 30 * time.Second
 	circuitMaxCooldown     = 5 * time.Minute
-	// inFlightWait is how long a job over its endpoint's cap is snoozed.
+	// inFlightWait is how long a job over its endpoint's cap is snoozed,
+	// once it has waited inFlightHold in its slot for a turn.
 	inFlightWait = time.Second
+	inFlightHold = 100 * time.Millisecond
 )
 
 type circuit struct {
@@ -99,6 +104,32 @@ func (cs *circuits) gate(endpoint uuid.UUID, maxInFlight int, manual bool, now t
 	}
 	c.inFlight++
 	return 0, false, ""
+}
+
+// gateWaiting is gate, but a job over the endpoint's in-flight cap first
+// waits up to inFlightHold for a turn, so that a fast endpoint's backlog
+// is not snoozed (each snooze is a write) for want of a slot it would have
+// had a millisecond later.
+func (cs *circuits) gateWaiting(ctx context.Context, endpoint uuid.UUID, maxInFlight int, manual bool) (time.Duration, bool, string) {
+	deadline := time.Now().Add(inFlightHold)
+	pause := 500 * time.Microsecond
+	for {
+		wait, probe, transition := cs.gate(endpoint, maxInFlight, manual, time.Now())
+		if wait == 0 || !cs.capped(endpoint, maxInFlight) || time.Now().After(deadline) || ctx.Err() != nil {
+			return wait, probe, transition
+		}
+		time.Sleep(pause)
+		pause = min(2*pause, 10*time.Millisecond)
+	}
+}
+
+// capped tells whether endpoint's attempts in flight fill its cap with its
+// circuit closed (a wait that a moment may end).
+func (cs *circuits) capped(endpoint uuid.UUID, maxInFlight int) bool {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	c := cs.m[endpoint]
+	return c != nil && c.state == store.CircuitClosed && c.inFlight >= maxInFlight
 }
 
 // done records how an attempt that gate let through ended. unwell is true

@@ -92,7 +92,7 @@ type Config struct {
 
 // Defaults of the isolation settings.
 const (
-	DefaultMaxInFlight      = 8
+	DefaultMaxInFlight      = 16
 	DefaultCircuitThreshold = 5
 	DefaultFairShare        = 100
 )

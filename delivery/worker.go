@@ -244,7 +244,7 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) (
 	if e.MaxInFlight != nil {
 		maxInFlight = *e.MaxInFlight
 	}
-	wait, probe, transition := s.circuits.gate(e.ID, maxInFlight, trigger == store.TriggerManual, time.Now())
+	wait, probe, transition := s.circuits.gateWaiting(ctx, e.ID, maxInFlight, trigger == store.TriggerManual)
 	if wait > 0 {
 		if trigger == store.TriggerScheduled && time.Since(d.CreatedAt) > s.scheduleSpan() {
 			// Its whole schedule went by while the circuit was open.

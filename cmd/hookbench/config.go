@@ -130,7 +130,7 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	fs.IntVar(&c.payloadBytes, "payload-bytes", 256, "size of each message's payload")
 	fs.BoolVar(&verify, "verify", true, "check signature headers on every delivery and verify the signature on a sample")
 	fs.IntVar(&c.verifyEvery, "verify-every", 100, "with --verify, verify the signature of every n-th delivery in full (1: all)")
-	fs.DurationVar(&c.drainTimeout, "drain-timeout", 60*time.Second, "after the last publish, how long to wait for the remaining deliveries")
+	fs.DurationVar(&c.drainTimeout, "drain-timeout", 60*time.Second, "after the last publish, how long to wait for the remaining deliveries (isolation: 2m)")
 	fs.DurationVar(&c.pgSettle, "pg-settle", 11*time.Second, "with a database URL, wait this long after the run before reading pg_stat_database, which lags up to ~10s")
 	fs.StringVar(&c.tenant, "tenant", "", "tenant id to create and use (default hookbench-<time>; deleted at the end with --target)")
 	fs.BoolVar(&c.json, "json", false, "print the report as JSON instead of a table")
@@ -219,6 +219,11 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 		}
 		if !set["duration"] {
 			duration = time.Minute
+		}
+		if !set["drain-timeout"] {
+			// Black holes can hold the worker slots for a delivery
+			// timeout at a time: a backlog may take a while to go.
+			c.drainTimeout = 2 * time.Minute
 		}
 	} else if !set["endpoints"] {
 		c.endpoints = sc.endpoints

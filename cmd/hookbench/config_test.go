@@ -125,6 +125,7 @@ func TestParseConfigIsolation(t *testing.T) {
 			require.Equal(t, tt.measured, c.iso.measured())
 			require.Equal(t, tt.onlyHealthy, c.iso.onlyHealthy)
 			require.Equal(t, tt.onlyBad, c.iso.onlyBad)
+			require.Equal(t, 2*time.Minute, c.drainTimeout)
 			require.Regexp(t, `^iso-\d{8}-\d{6}-bad-7$`, c.iso.tenantID(halfBad, 7))
 		})
 	}

@@ -17,6 +17,11 @@ const (
 	maxDeliveries  = 5_000_000 // messages × endpoints: bounds the receiver's memory
 	maxEndpoints   = 1000
 	maxConcurrency = 4096
+	// The isolation scenario's tenants and endpoints (hookd's default
+	// limit of endpoints per tenant is 100).
+	maxTenants           = 1000
+	maxPerTenant         = 100
+	maxIsolationEndpoint = 10000
 )
 
 // scenario is a named load shape with its defaults.
@@ -34,6 +39,16 @@ var scenarios = []scenario{
 	{name: "latency", about: "open loop at a light rate: publish→receive latency is the measure", endpoints: 1, rate: 200},
 	{name: "publish", about: "open loop while delivering: publish API latency is the measure", endpoints: 1, rate: 500},
 	{name: "chaos", about: "own Postgres and hookd serve; SIGKILL hookd every --kill-every, restart Postgres (immediate) --pg-restarts times; every 202 must arrive", endpoints: 1},
+	{name: "isolation", about: "--tenants tenants of --endpoints-per-tenant endpoints, 10 % black holes and 10 % answering 500, open loop across the tenants; healthy endpoints' latency and deliveries/s next to an all-healthy run", rate: 300},
+}
+
+// scenarioNames is "single, fanout, … or isolation", for messages.
+func scenarioNames() string {
+	names := make([]string, len(scenarios))
+	for i, s := range scenarios {
+		names[i] = s.name
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
 func findScenario(name string) (scenario, bool) {
@@ -65,6 +80,7 @@ type config struct {
 	json         bool
 	progress     time.Duration
 	chaos        chaosOptions // --scenario chaos
+	iso          isoOptions   // --scenario isolation
 }
 
 var tenantIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
@@ -74,6 +90,7 @@ const usageHead = `hookbench drives load through hookd's public HTTP API and mea
   hookbench --start [--scenario single|fanout|latency|publish] [flags]
   hookbench --target http://127.0.0.1:8080 --admin-key hk_... [flags]
   hookbench --scenario chaos [--duration 10m] [--kill-every 3s] [--pg-restarts N]
+  hookbench --start --scenario isolation [--tenants 100] [--endpoints-per-tenant 10] [--rate 300] [--duration 60s] [--baseline|--no-baseline]
 
 It registers endpoints on its own receiver (127.0.0.1), publishes, waits for
 the deliveries, and prints publish rate and latency, end-to-end deliveries/s,
@@ -104,7 +121,7 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	fs.IntVar(&c.hookdPID, "hookd-pid", 0, "with --target, hookd's pid, for its CPU and peak memory (else not reported)")
 	fs.IntVar(&c.postgresPID, "postgres-pid", 0, "postmaster pid: count only that cluster's CPU (default: with --start, hookd's own; else every postgres process)")
 	fs.StringVar(&c.databaseURL, "database-url", "", "hookd's Postgres, for commits and WAL per delivery (default with --start: <data-dir>/postgres.url)")
-	fs.StringVar(&scenarioName, "scenario", "single", "single, fanout, latency, publish or chaos")
+	fs.StringVar(&scenarioName, "scenario", "single", scenarioNames())
 	fs.IntVar(&c.endpoints, "endpoints", 0, "endpoints on the receiver, each getting every message (default 1; fanout 100)")
 	fs.IntVar(&concurrency, "concurrency", 64, "closed loop: publishers; open loop: most publishes in flight")
 	fs.IntVar(&messages, "messages", 0, "closed loop: messages to publish (default 20000; fanout 1000)")
@@ -113,13 +130,17 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	fs.IntVar(&c.payloadBytes, "payload-bytes", 256, "size of each message's payload")
 	fs.BoolVar(&verify, "verify", true, "check signature headers on every delivery and verify the signature on a sample")
 	fs.IntVar(&c.verifyEvery, "verify-every", 100, "with --verify, verify the signature of every n-th delivery in full (1: all)")
-	fs.DurationVar(&c.drainTimeout, "drain-timeout", 60*time.Second, "after the last publish, how long to wait for the remaining deliveries")
+	fs.DurationVar(&c.drainTimeout, "drain-timeout", 60*time.Second, "after the last publish, how long to wait for the remaining deliveries (isolation: 2m)")
 	fs.DurationVar(&c.pgSettle, "pg-settle", 11*time.Second, "with a database URL, wait this long after the run before reading pg_stat_database, which lags up to ~10s")
 	fs.StringVar(&c.tenant, "tenant", "", "tenant id to create and use (default hookbench-<time>; deleted at the end with --target)")
 	fs.BoolVar(&c.json, "json", false, "print the report as JSON instead of a table")
 	fs.DurationVar(&c.progress, "progress", 5*time.Second, "interval of progress lines on stderr (0: none)")
 	fs.DurationVar(&c.chaos.killEvery, "kill-every", 3*time.Second, "chaos: SIGKILL hookd this often")
 	fs.IntVar(&c.chaos.pgRestarts, "pg-restarts", 0, "chaos: immediate Postgres restarts over the run (default: one a minute, at least 1)")
+	fs.IntVar(&c.iso.tenants, "tenants", 100, "isolation: tenants, iso-<run>-<t>; message i goes to tenant i mod --tenants")
+	fs.IntVar(&c.iso.perTenant, "endpoints-per-tenant", 10, "isolation: endpoints of each tenant, every one getting each of its messages; the first 10 % (at least 1) are black holes, the next 10 % answer 500")
+	fs.BoolVar(&c.iso.onlyHealthy, "baseline", false, "isolation: run only the all-healthy half (default: the all-healthy half, then the one with bad endpoints)")
+	fs.BoolVar(&c.iso.onlyBad, "no-baseline", false, "isolation: run only the half with bad endpoints")
 	fs.Usage = func() {
 		fmt.Fprint(usage, usageHead)
 		for _, s := range scenarios {
@@ -139,9 +160,16 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 
 	sc, ok := findScenario(scenarioName)
 	if !ok {
-		return config{}, fmt.Errorf("--scenario %q: want single, fanout, latency, publish or chaos", scenarioName)
+		return config{}, fmt.Errorf("--scenario %q: want %s", scenarioName, scenarioNames())
 	}
 	c.scenario = sc
+	if sc.name != "isolation" {
+		for _, f := range []string{"tenants", "endpoints-per-tenant", "baseline", "no-baseline"} {
+			if set[f] {
+				return config{}, fmt.Errorf("--%s is for --scenario isolation", f)
+			}
+		}
+	}
 	if sc.name == "chaos" {
 		return chaosConfig(c, set, duration, concurrency)
 	}
@@ -185,7 +213,19 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	}
 
 	// Shape of the load.
-	if !set["endpoints"] {
+	if sc.name == "isolation" {
+		if err := isolationFlags(&c, set); err != nil {
+			return config{}, err
+		}
+		if !set["duration"] {
+			duration = time.Minute
+		}
+		if !set["drain-timeout"] {
+			// Black holes can hold the worker slots for a delivery
+			// timeout at a time: a backlog may take a while to go.
+			c.drainTimeout = 2 * time.Minute
+		}
+	} else if !set["endpoints"] {
 		c.endpoints = sc.endpoints
 	}
 	if c.endpoints < 1 || c.endpoints > maxEndpoints {
@@ -257,6 +297,32 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 		return config{}, fmt.Errorf("--tenant %q: want 1–128 of A-Z a-z 0-9 . _ : -", c.tenant)
 	}
 	return c, nil
+}
+
+// isolationFlags checks the flags of --scenario isolation. Its deliveries
+// per message are a tenant's endpoints, which c.endpoints then counts.
+func isolationFlags(c *config, set map[string]bool) error {
+	for _, f := range []string{"endpoints", "messages", "tenant", "pg-settle"} {
+		if set[f] {
+			return fmt.Errorf("--%s does not go with --scenario isolation (it has --tenants and --endpoints-per-tenant, and publishes in an open loop)", f)
+		}
+	}
+	o := &c.iso
+	if o.tenants < 1 || o.tenants > maxTenants {
+		return fmt.Errorf("--tenants %d: want 1 to %d", o.tenants, maxTenants)
+	}
+	if o.perTenant < 3 || o.perTenant > maxPerTenant {
+		return fmt.Errorf("--endpoints-per-tenant %d: want 3 to %d (a black hole, one answering 500, and at least one healthy)", o.perTenant, maxPerTenant)
+	}
+	if n := o.tenants * o.perTenant; n > maxIsolationEndpoint {
+		return fmt.Errorf("--tenants × --endpoints-per-tenant is %d endpoints: at most %d", n, maxIsolationEndpoint)
+	}
+	if o.onlyHealthy && o.onlyBad {
+		return errors.New("give --baseline or --no-baseline, not both")
+	}
+	o.runID = time.Now().UTC().Format("20060102-150405")
+	c.endpoints = o.perTenant
+	return nil
 }
 
 // chaosConfig checks the flags of --scenario chaos, which starts its own

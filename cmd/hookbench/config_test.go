@@ -92,3 +92,104 @@ func TestParseConfigRefuses(t *testing.T) {
 		})
 	}
 }
+
+func TestParseConfigIsolation(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		args                          string
+		plan                          plan
+		tenants, perTenant            int
+		bad, measured                 int
+		onlyHealthy, onlyBad, started bool
+	}{
+		{"--start --scenario isolation", plan{openLoop: true, concurrency: 64, rate: 300, duration: time.Minute},
+			100, 10, 1, 8, false, false, true},
+		{"--start --scenario isolation --tenants 3 --endpoints-per-tenant 3 --rate 20 --duration 2s --baseline",
+			plan{openLoop: true, concurrency: 64, rate: 20, duration: 2 * time.Second}, 3, 3, 1, 1, true, false, true},
+		{"--target http://127.0.0.1:8080 --admin-key k --scenario isolation --endpoints-per-tenant 25 --no-baseline --concurrency 8",
+			plan{openLoop: true, concurrency: 8, rate: 300, duration: time.Minute}, 100, 25, 2, 21, false, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.args, func(t *testing.T) {
+			t.Parallel()
+			c, err := parseConfig(strings.Fields(tt.args), noEnv, io.Discard)
+			require.NoError(t, err)
+			require.Equal(t, "isolation", c.scenario.name)
+			require.Equal(t, tt.plan, c.plan)
+			require.Equal(t, tt.started, c.start)
+			require.Equal(t, tt.tenants, c.iso.tenants)
+			require.Equal(t, tt.perTenant, c.iso.perTenant)
+			require.Equal(t, tt.perTenant, c.endpoints, "each message goes to its tenant's endpoints")
+			require.Equal(t, tt.bad, c.iso.bad())
+			require.Equal(t, tt.measured, c.iso.measured())
+			require.Equal(t, tt.onlyHealthy, c.iso.onlyHealthy)
+			require.Equal(t, tt.onlyBad, c.iso.onlyBad)
+			require.Equal(t, 2*time.Minute, c.drainTimeout)
+			require.Regexp(t, `^iso-\d{8}-\d{6}-bad-7$`, c.iso.tenantID(halfBad, 7))
+		})
+	}
+}
+
+func TestParseConfigIsolationRefuses(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		args string
+		want string
+	}{
+		{"--scenario isolation", "--target"},
+		{"--start --scenario isolation --endpoints 5", "--endpoints does not go with --scenario isolation"},
+		{"--start --scenario isolation --messages 10", "--messages does not go with"},
+		{"--start --scenario isolation --tenant t1", "--tenant does not go with"},
+		{"--start --scenario isolation --tenants 0", "--tenants 0: want 1 to 1000"},
+		{"--start --scenario isolation --tenants 1001", "--tenants 1001"},
+		{"--start --scenario isolation --endpoints-per-tenant 2", "want 3 to 100"},
+		{"--start --scenario isolation --endpoints-per-tenant 101", "want 3 to 100"},
+		{"--start --scenario isolation --tenants 200 --endpoints-per-tenant 100", "20000 endpoints: at most 10000"},
+		{"--start --scenario isolation --baseline --no-baseline", "not both"},
+		{"--start --scenario isolation --rate 0", "--rate"},
+		{"--start --scenario isolation --rate 10000 --duration 10m", "at most 5000000"},
+		{"--start --scenario isolation --duration 11m", "at most 10m0s"},
+		{"--start --tenants 5", "--tenants is for --scenario isolation"},
+		{"--start --scenario fanout --baseline", "--baseline is for --scenario isolation"},
+		{"--scenario chaos --endpoints-per-tenant 4", "--endpoints-per-tenant is for --scenario isolation"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.args, func(t *testing.T) {
+			t.Parallel()
+			_, err := parseConfig(strings.Fields(tt.args), noEnv, io.Discard)
+			require.ErrorContains(t, err, tt.want)
+		})
+	}
+}
+
+// Which endpoints are bad is fixed by their index in the tenant: the first
+// 10 % (at least one) black holes, the next 10 % answering 500.
+func TestIsolationEndpointRoles(t *testing.T) {
+	t.Parallel()
+	rcv := &receiver{base: "http://r"}
+	hole := &blackHole{base: "http://b"}
+
+	tests := []struct {
+		perTenant, t, j int
+		bad, healthy    string
+	}{
+		{10, 0, 0, "http://b/hole/0", "http://r/ok/0"},
+		{10, 0, 1, "http://r/fail/1", "http://r/ok/1"},
+		{10, 0, 2, "http://r/hook/0", "http://r/hook/0"},
+		{10, 0, 9, "http://r/hook/7", "http://r/hook/7"},
+		{10, 3, 0, "http://b/hole/30", "http://r/ok/30"},
+		{10, 3, 1, "http://r/fail/31", "http://r/ok/31"},
+		{10, 3, 2, "http://r/hook/24", "http://r/hook/24"},
+		{25, 1, 1, "http://b/hole/26", "http://r/ok/26"},
+		{25, 1, 3, "http://r/fail/28", "http://r/ok/28"},
+		{25, 1, 4, "http://r/hook/21", "http://r/hook/21"},
+		{3, 2, 2, "http://r/hook/2", "http://r/hook/2"},
+	}
+	for _, tt := range tests {
+		o := isoOptions{tenants: 5, perTenant: tt.perTenant}
+		require.Equal(t, tt.bad, o.endpointURL(tt.t, tt.j, rcv, hole), "%+v with bad endpoints", tt)
+		require.Equal(t, tt.healthy, o.endpointURL(tt.t, tt.j, rcv, nil), "%+v all healthy", tt)
+	}
+}

@@ -46,8 +46,11 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if cfg.scenario.name == "chaos" {
+	switch cfg.scenario.name {
+	case "chaos":
 		return chaosMain(ctx, cfg, stdout, stderr)
+	case "isolation":
+		return isolationMain(ctx, cfg, stdout, stderr)
 	}
 
 	rep, err := run(ctx, cfg, stderr)
@@ -225,7 +228,7 @@ func setup(ctx context.Context, api *apiClient, cfg config, rcv *receiver) error
 // sampleResources reads the CPU counters of hookd (pid > 0), Postgres and
 // hookbench itself.
 func sampleResources(hookdPID, postgresPID int) resources {
-	var r resources
+	r := resources{at: time.Now()}
 	if st, err := readProcStat(os.Getpid()); err == nil {
 		r.benchCPU, r.benchOK = st.ownCPU(), true
 	}
@@ -286,6 +289,27 @@ func chaosMain(ctx context.Context, cfg config, stdout, stderr io.Writer) int {
 			enc.SetIndent("", "  ")
 			return enc.Encode(rep)
 		}
+	}
+	if werr := write(stdout); werr != nil {
+		fmt.Fprintf(stderr, "hookbench: write report: %v\n", werr)
+		return 1
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "hookbench: %v\n", err)
+		return 1
+	}
+	if !rep.ok() {
+		return 1
+	}
+	return 0
+}
+
+// isolationMain runs --scenario isolation and prints its report.
+func isolationMain(ctx context.Context, cfg config, stdout, stderr io.Writer) int {
+	rep, err := runIsolation(ctx, cfg, stderr)
+	write := rep.writeTable
+	if cfg.json {
+		write = rep.writeJSON
 	}
 	if werr := write(stdout); werr != nil {
 		fmt.Fprintf(stderr, "hookbench: write report: %v\n", werr)

@@ -62,3 +62,31 @@ func (p *pgStats) sample(ctx context.Context) (pgSample, error) {
 func (p *pgStats) close(ctx context.Context) {
 	_ = p.conn.Close(ctx) // nothing to flush
 }
+
+// riverJobs counts the unfinished jobs of hookd's delivery queues by
+// queue and state ("deliver/available", "deliver_retry/scheduled", …).
+// A snoozed job is scheduled.
+func (p *pgStats) riverJobs(ctx context.Context) (map[string]int, error) {
+	rows, err := p.conn.Query(ctx, `
+		SELECT queue, state::text, count(*)
+		FROM river_job
+		WHERE queue IN ('deliver', 'deliver_retry') AND state IN ('available', 'running', 'scheduled', 'retryable')
+		GROUP BY queue, state`)
+	if err != nil {
+		return nil, fmt.Errorf("count river jobs: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var queue, state string
+		var n int
+		if err := rows.Scan(&queue, &state, &n); err != nil {
+			return nil, fmt.Errorf("count river jobs: %w", err)
+		}
+		out[queue+"/"+state] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count river jobs: %w", err)
+	}
+	return out, nil
+}

@@ -18,7 +18,13 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
 
-const hookPathPrefix = "/hook/"
+const (
+	hookPathPrefix = "/hook/"
+	// okPathPrefix and failPathPrefix are endpoints that are load but not
+	// measured: they answer 204 and 500 and are only counted.
+	okPathPrefix   = "/ok/"
+	failPathPrefix = "/fail/"
+)
 
 // receiver is the webhook endpoint under test: an HTTP server on
 // 127.0.0.1 that answers 204 at once and counts what arrives. Endpoint i is
@@ -29,20 +35,29 @@ const hookPathPrefix = "/hook/"
 // Signatures: every delivery must carry the three webhook-* headers with a
 // v1 signature (cheap); every verifyEvery-th one is verified in full with the
 // Standard Webhooks library against its endpoint's secret.
+//
+// By default every message goes to every endpoint. A receiver made by
+// newGroupedReceiver splits its endpoints into groups (tenants) of
+// perMessage: message seq goes to group seq % groups only.
+//
+// Paths /ok/<n> and /fail/<n> answer 204 and 500, and are only counted.
 type receiver struct {
 	srv         *http.Server
 	base        string
 	endpoints   int
+	perMessage  int // endpoints each message goes to: a group
 	messages    int
 	verifyEvery int64 // 0: no verification
 	hooks       atomic.Pointer[[]*standardwebhooks.Webhook]
 	arrivals    atomic.Int64
 	unique      atomic.Int64
+	okAnswered  atomic.Int64 // requests to /ok/<n>
+	failed      atomic.Int64 // requests to /fail/<n>, answered 500
 	bufs        sync.Pool
 
 	mu          sync.Mutex
 	seen        map[deliveryKey]struct{}
-	got         []uint64 // bit seq*endpoints+ep: delivered at least once
+	got         []uint64 // bit seq*perMessage + ep%perMessage: delivered at least once
 	latencies   []time.Duration
 	first, last time.Time
 	duplicates  int
@@ -62,14 +77,22 @@ type deliveryKey struct {
 // It expects up to messages messages (seq 0…messages-1) on each of
 // endpoints endpoints.
 func newReceiver(endpoints, messages, verifyEvery int) (*receiver, error) {
+	return newGroupedReceiver(1, endpoints, messages, verifyEvery)
+}
+
+// newGroupedReceiver is a receiver of groups × perGroup endpoints, where
+// message seq goes to the perGroup endpoints of group seq % groups: those
+// numbered (seq % groups) × perGroup and up.
+func newGroupedReceiver(groups, perGroup, messages, verifyEvery int) (*receiver, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("receiver listen: %w", err)
 	}
-	expected := endpoints * messages
+	expected := perGroup * messages
 	r := &receiver{
 		base:        "http://" + ln.Addr().String(),
-		endpoints:   endpoints,
+		endpoints:   groups * perGroup,
+		perMessage:  perGroup,
 		messages:    messages,
 		verifyEvery: int64(verifyEvery),
 		seen:        make(map[deliveryKey]struct{}, min(expected, 1<<20)),
@@ -91,6 +114,10 @@ func (r *receiver) endpointURL(i int) string {
 	return r.base + hookPathPrefix + strconv.Itoa(i)
 }
 
+// okURL and failURL are unmeasured endpoints that answer 204 and 500.
+func (r *receiver) okURL(i int) string   { return r.base + okPathPrefix + strconv.Itoa(i) }
+func (r *receiver) failURL(i int) string { return r.base + failPathPrefix + strconv.Itoa(i) }
+
 // setSecrets gives the signing secret of each endpoint, in endpoint order.
 func (r *receiver) setSecrets(secrets []string) error {
 	hooks := make([]*standardwebhooks.Webhook, len(secrets))
@@ -111,11 +138,22 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	defer r.bufs.Put(buf)
 	buf.Reset()
 	_, readErr := buf.ReadFrom(req.Body)
+	switch {
+	case strings.HasPrefix(req.URL.Path, failPathPrefix):
+		w.WriteHeader(http.StatusInternalServerError)
+		r.failed.Add(1)
+		return
+	case strings.HasPrefix(req.URL.Path, okPathPrefix):
+		w.WriteHeader(http.StatusNoContent)
+		r.okAnswered.Add(1)
+		return
+	}
 	w.WriteHeader(http.StatusNoContent)
 
 	ep, okPath := endpointIndex(req.URL.Path, r.endpoints)
 	seq, sentNS, okBody := parsePayload(buf.Bytes())
-	if req.Method != http.MethodPost || readErr != nil || !okPath || !okBody || seq < 0 || seq >= r.messages {
+	if req.Method != http.MethodPost || readErr != nil || !okPath || !okBody || seq < 0 || seq >= r.messages ||
+		ep/r.perMessage != seq%r.groups() {
 		r.mu.Lock()
 		r.stray++
 		r.mu.Unlock()
@@ -125,7 +163,7 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	checked, sigErr := r.checkSignature(ep, buf.Bytes(), req.Header)
 	key := deliveryKey{id: idKey(req.Header.Get(standardwebhooks.HeaderWebhookID)), ep: uint32(ep)}
 	latency := max(now.Sub(time.Unix(0, sentNS)), 0)
-	bit := seq*r.endpoints + ep
+	bit := seq*r.perMessage + ep%r.perMessage
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -257,8 +295,9 @@ func (r *receiver) missing(acked []bool, limit int) (count int, sample []string)
 		if !ok || seq >= r.messages {
 			continue
 		}
-		for ep := range r.endpoints {
-			bit := seq*r.endpoints + ep
+		first := seq % r.groups() * r.perMessage
+		for k := range r.perMessage {
+			ep, bit := first+k, seq*r.perMessage+k
 			if r.got[bit/64]&(1<<(bit%64)) != 0 {
 				continue
 			}
@@ -270,6 +309,9 @@ func (r *receiver) missing(acked []bool, limit int) (count int, sample []string)
 	}
 	return count, sample
 }
+
+// groups is how many groups of perMessage endpoints there are.
+func (r *receiver) groups() int { return r.endpoints / r.perMessage }
 
 // close stops the server. It waits briefly for handlers in flight, then
 // drops every connection: the numbers are taken, and a connection the

@@ -108,6 +108,7 @@ type measurements struct {
 
 // resources is a reading of CPU counters.
 type resources struct {
+	at       time.Time
 	hookdCPU time.Duration
 	hookdOK  bool
 	pgCPU    time.Duration

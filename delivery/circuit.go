@@ -53,6 +53,26 @@ type circuit struct {
 	cooldown time.Duration
 	probing  bool
 	inFlight int
+	// limit is the endpoint's cap of the moment (slow start): it begins
+	// at startLimit, grows by one with each success up to MaxInFlight and
+	// halves on each unwell failure, so that an endpoint that never
+	// answers holds startLimit slots at most while its circuit is still
+	// closed, and a healthy one is at its full cap after a few attempts.
+	limit       int
+	max         int // the configured cap at the last gate
+	lastSuccess time.Time
+}
+
+// startLimit is an endpoint's in-flight cap before it has answered.
+const startLimit = 2
+
+// capOf is c's cap of the moment under the configured maxInFlight.
+func (c *circuit) capOf(maxInFlight int) int {
+	if c.limit == 0 {
+		c.limit = startLimit
+	}
+	c.max = maxInFlight
+	return max(1, min(c.limit, maxInFlight))
 }
 
 type circuits struct {
@@ -79,7 +99,7 @@ func (cs *circuits) gate(endpoint uuid.UUID, maxInFlight int, manual bool, now t
 	}
 	switch {
 	case manual && c.state != store.CircuitClosed:
-		if c.inFlight >= maxInFlight {
+		if c.inFlight >= c.capOf(maxInFlight) {
 			return jitter(inFlightWait), false, ""
 		}
 		c.inFlight++
@@ -99,7 +119,7 @@ func (cs *circuits) gate(endpoint uuid.UUID, maxInFlight int, manual bool, now t
 		c.inFlight++
 		return 0, true, ""
 	}
-	if c.inFlight >= maxInFlight {
+	if c.inFlight >= c.capOf(maxInFlight) {
 		return jitter(inFlightWait), false, ""
 	}
 	c.inFlight++
@@ -129,7 +149,9 @@ func (cs *circuits) capped(endpoint uuid.UUID, maxInFlight int) bool {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	c := cs.m[endpoint]
-	return c != nil && c.state == store.CircuitClosed && c.inFlight >= maxInFlight
+	// Worth waiting for only when the endpoint answers, and lately.
+	return c != nil && c.state == store.CircuitClosed && c.inFlight >= c.capOf(maxInFlight) &&
+		time.Since(c.lastSuccess) < time.Second
 }
 
 // done records how an attempt that gate let through ended. unwell is true
@@ -149,12 +171,15 @@ func (cs *circuits) done(endpoint uuid.UUID, probe, success, unwell bool, thresh
 	switch {
 	case success:
 		c.failures = 0
+		c.limit = min(c.limit+1, max(c.max, startLimit))
+		c.lastSuccess = now
 		if c.state != store.CircuitClosed {
 			c.state, c.cooldown = store.CircuitClosed, 0
 			return store.CircuitClosed
 		}
 	case unwell:
 		c.failures++
+		c.limit = max(1, c.limit/2)
 		if c.state != store.CircuitClosed && probe {
 			c.cooldown = min(2*max(c.cooldown, cs.cooldown/2), circuitMaxCooldown)
 			c.state, c.until = store.CircuitOpen, now.Add(c.cooldown)

@@ -153,7 +153,7 @@ func newServer(pool *pgxpool.Pool, e env, cipher *store.Cipher, adminKey, role s
 		PortalSessionTTL: e.PortalSessionTTL,
 		Branding: api.Branding{ProductName: e.Brand.ProductName, LogoURL: e.Brand.LogoURL,
 			AccentColor: e.Brand.AccentColor},
-		PortalEmbedOrigins: e.Brand.EmbedOrigins,
+		PortalEmbedOrigins:    e.Brand.EmbedOrigins,
 		MaxEndpointsPerTenant: e.MaxEndpointsPerTenant,
 		TestSendsPerMinute:    e.TestSendsPerMinute,
 	})

@@ -137,7 +137,7 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	fs.DurationVar(&c.progress, "progress", 5*time.Second, "interval of progress lines on stderr (0: none)")
 	fs.DurationVar(&c.chaos.killEvery, "kill-every", 3*time.Second, "chaos: SIGKILL hookd this often")
 	fs.IntVar(&c.chaos.pgRestarts, "pg-restarts", 0, "chaos: immediate Postgres restarts over the run (default: one a minute, at least 1)")
-	fs.IntVar(&c.iso.tenants, "tenants", 100, "isolation: tenants, iso-<run>-<t>; message i goes to tenant i mod --tenants")
+	fs.IntVar(&c.iso.tenants, "tenants", 100, "isolation: tenants, iso-<run>-healthy-<t> and iso-<run>-bad-<t>; message i goes to tenant i mod --tenants")
 	fs.IntVar(&c.iso.perTenant, "endpoints-per-tenant", 10, "isolation: endpoints of each tenant, every one getting each of its messages; the first 10 % (at least 1) are black holes, the next 10 % answer 500")
 	fs.BoolVar(&c.iso.onlyHealthy, "baseline", false, "isolation: run only the all-healthy half (default: the all-healthy half, then the one with bad endpoints)")
 	fs.BoolVar(&c.iso.onlyBad, "no-baseline", false, "isolation: run only the half with bad endpoints")

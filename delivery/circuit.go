@@ -61,6 +61,7 @@ type circuit struct {
 	limit       int
 	max         int // the configured cap at the last gate
 	lastSuccess time.Time
+	firstPass   time.Time // when its first attempt went
 }
 
 // startLimit is an endpoint's in-flight cap before it has answered.
@@ -122,6 +123,9 @@ func (cs *circuits) gate(endpoint uuid.UUID, maxInFlight int, manual bool, now t
 	if c.inFlight >= c.capOf(maxInFlight) {
 		return jitter(inFlightWait), false, ""
 	}
+	if c.firstPass.IsZero() {
+		c.firstPass = now
+	}
 	c.inFlight++
 	return 0, false, ""
 }
@@ -149,9 +153,13 @@ func (cs *circuits) capped(endpoint uuid.UUID, maxInFlight int) bool {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	c := cs.m[endpoint]
-	// Worth waiting for only when the endpoint answers, and lately.
-	return c != nil && c.state == store.CircuitClosed && c.inFlight >= c.capOf(maxInFlight) &&
-		time.Since(c.lastSuccess) < time.Second
+	// Worth waiting for only when the endpoint answers, and lately, or
+	// has only just been tried (its first attempts may well come back in
+	// milliseconds; a snooze costs a write and a round through River).
+	if c == nil || c.state != store.CircuitClosed || c.inFlight < c.capOf(maxInFlight) {
+		return false
+	}
+	return time.Since(c.lastSuccess) < time.Second || (c.lastSuccess.IsZero() && time.Since(c.firstPass) < time.Second)
 }
 
 // done records how an attempt that gate let through ended. unwell is true

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/hookd/hookd/store"
@@ -76,11 +77,17 @@ func (s *Service) publish(ctx context.Context, r publishReq) (store.Message, boo
 // cannot fail the others.
 func (s *Service) publishBatch(ctx context.Context, reqs []publishReq) ([]publishRes, error) {
 	var out []publishRes
+	var direct []*rivertype.JobRow
 	err := s.store.InTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		out, err = s.publishTx(ctx, tx, reqs)
+		out, direct, err = s.publishDirectTx(ctx, tx, reqs)
 		return err
 	})
+	if err == nil {
+		s.dispatch(direct) // committed: attempt them here (direct.go)
+	} else {
+		s.direct.release(len(direct))
+	}
 	if err == nil || len(reqs) == 1 || store.Unavailable(err) {
 		// Unavailable: the database, not one publish, is at fault; trying
 		// each alone would only knock on a closed door len(reqs) times.
@@ -98,7 +105,22 @@ func (s *Service) publishBatch(ctx context.Context, reqs []publishReq) ([]publis
 	return out, nil
 }
 
-func (s *Service) publishTx(ctx context.Context, tx pgx.Tx, reqs []publishReq) (out []publishRes, err error) {
+// publishTx publishes reqs in tx, a transaction whose commit hookd does
+// not see: every delivery goes through River's queue.
+func (s *Service) publishTx(ctx context.Context, tx pgx.Tx, reqs []publishReq) ([]publishRes, error) {
+	out, _, err := s.publish1(ctx, tx, reqs, false)
+	return out, err
+}
+
+// publishDirectTx publishes reqs in tx, which the caller commits, and
+// returns the fallback jobs of the deliveries given direct slots
+// (direct.go); the caller dispatches them once tx commits, or releases
+// their slots.
+func (s *Service) publishDirectTx(ctx context.Context, tx pgx.Tx, reqs []publishReq) ([]publishRes, []*rivertype.JobRow, error) {
+	return s.publish1(ctx, tx, reqs, true)
+}
+
+func (s *Service) publish1(ctx context.Context, tx pgx.Tx, reqs []publishReq, direct bool) (out []publishRes, directJobs []*rivertype.JobRow, err error) {
 	st := s.store.WithTx(tx)
 	out = make([]publishRes, len(reqs))
 
@@ -120,7 +142,7 @@ func (s *Service) publishTx(ctx context.Context, tx pgx.Tx, reqs []publishReq) (
 	}
 	look, err := st.LookupForPublish(ctx, names, withVersions, tenants)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	types, known := look.EventTypes, look.Tenants
 
@@ -147,16 +169,16 @@ func (s *Service) publishTx(ctx context.Context, tx pgx.Tx, reqs []publishReq) (
 		msgs = append(msgs, r.m)
 	}
 	if len(msgs) == 0 {
-		return out, nil
+		return out, nil, nil
 	}
 	if len(create) > 0 {
 		if err := st.CreateTenants(ctx, create); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	stored, existed, err := st.InsertMessages(ctx, msgs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	var fresh []store.Message
@@ -167,10 +189,18 @@ func (s *Service) publishTx(ctx context.Context, tx pgx.Tx, reqs []publishReq) (
 		}
 	}
 	if len(fresh) == 0 {
-		return out, nil
+		return out, nil, nil
 	}
 
 	var jobs []river.InsertManyParams
+	// reserved counts the direct slots taken; released here unless the
+	// caller receives their jobs.
+	reserved := 0
+	defer func() {
+		if err != nil {
+			s.direct.release(reserved)
+		}
+	}()
 	inline := map[int][]store.NewDelivery{} // by River priority
 	var parked []store.NewDelivery
 	now := time.Now()
@@ -197,19 +227,46 @@ func (s *Service) publishTx(ctx context.Context, tx pgx.Tx, reqs []publishReq) (
 	for prio, ds := range inline {
 		ids, err := st.InsertDeliveries(ctx, ds)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
+		first := len(jobs)
 		jobs = deliverJobs(jobs, ids, store.TriggerScheduled, uuid.Nil, prio)
+		if !direct {
+			continue
+		}
+		for k := first; k < len(jobs) && s.direct.take(); k++ {
+			opts := jobs[k].InsertOpts
+			if opts == nil {
+				opts = &river.InsertOpts{}
+			}
+			opts.ScheduledAt = now.Add(directFallback(s.cfg.Sender.Timeout))
+			opts.Metadata = s.direct.metadata
+			jobs[k].InsertOpts = opts
+			reserved++
+		}
 	}
 	if len(parked) > 0 {
 		if _, err := st.ParkDeliveries(ctx, parked, s.cfg.MaxParked); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if len(jobs) > 0 {
-		if _, err := s.river.InsertManyTx(ctx, tx, jobs); err != nil {
-			return nil, fmt.Errorf("enqueue %d jobs: %w", len(jobs), err)
+		res, err := s.river.InsertManyTx(ctx, tx, jobs)
+		if err != nil {
+			return nil, nil, fmt.Errorf("enqueue %d jobs: %w", len(jobs), err)
+		}
+		for _, r := range res {
+			if r.Job.Kind == (DeliverArgs{}).Kind() && r.Job.State == rivertype.JobStateScheduled {
+				directJobs = append(directJobs, r.Job)
+			}
 		}
 	}
-	return out, nil
+	if len(directJobs) != reserved {
+		// Cannot happen unless River changes what it returns; the jobs are
+		// scheduled all the same, so nothing is lost, only delayed.
+		s.logger.Warn("direct attempts: River returned other jobs than reserved", "reserved", reserved, "found", len(directJobs))
+		s.direct.release(reserved)
+		return out, nil, nil
+	}
+	return out, directJobs, nil
 }

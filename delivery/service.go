@@ -39,6 +39,9 @@ type Config struct {
 	InlineFanout int
 	// Workers is how many deliveries one process attempts at once (256).
 	Workers int
+	// NoDirect turns off direct attempts (direct.go): every delivery then
+	// waits for River to fetch its job. For comparison and tests.
+	NoDirect bool
 	// RunWorkers makes this process work jobs; false is an API-only node
 	// that only inserts them.
 	RunWorkers bool
@@ -114,6 +117,7 @@ type Service struct {
 	// workerID is this process's River client id and heartbeat row.
 	workerID string
 	circuits circuits // per-endpoint in-flight caps and circuit breakers
+	direct   directs  // attempts made straight after their publish (direct.go)
 	fair     fairness // per-tenant publish rates, for queue priority
 	onHealth func(ctx context.Context, event string, e store.Endpoint, reason string) error
 	// stopBeat ends the heartbeat; beatDone is closed when it has.
@@ -153,6 +157,7 @@ func New(pool *pgxpool.Pool, st *store.Store, cfg Config) (*Service, error) {
 	}
 	s := &Service{cfg: cfg, store: st, logger: cfg.Logger, metrics: newMetrics(cfg.Registry), workerID: newWorkerID()}
 	s.circuits.cooldown = cfg.CircuitCooldown
+	s.direct.init(cfg.Workers/10, s.workerID)
 	s.tracer = cfg.TracerProvider.Tracer(tracerName, trace.WithInstrumentationVersion(cmp.Or(cfg.Version, "dev")))
 	if cfg.Registry != nil {
 		cfg.Registry.MustRegister(newQueueCollector(st, cfg.Logger))
@@ -245,6 +250,7 @@ func (s *Service) Start(ctx context.Context) error {
 		s.stopBeat()
 		return fmt.Errorf("start river: %w", err)
 	}
+	s.direct.on.Store(!s.cfg.NoDirect)
 	return nil
 }
 
@@ -254,10 +260,12 @@ func (s *Service) Stop(ctx context.Context) error {
 	if !s.cfg.RunWorkers {
 		return nil
 	}
+	s.direct.on.Store(false)
 	err := s.river.Stop(ctx)
 	if err != nil {
 		err = s.river.StopAndCancel(context.Background())
 	}
+	s.direct.wait(ctx) // they need the loader and the recorder
 	s.loader.Close()
 	s.recorder.Close()
 	if s.stopBeat != nil {

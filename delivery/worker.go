@@ -113,6 +113,9 @@ func (s *Service) loadWork(ctx context.Context, ids []uuid.UUID) ([]loaded, erro
 type recordReq struct {
 	rec   store.AttemptRecord
 	retry *river.InsertManyParams
+	// direct is the fallback job of a direct attempt (direct.go), deleted
+	// with the record; 0 for an attempt River fetched.
+	direct int64
 }
 
 // recordAttempts writes a batch of attempts in one statement, with the
@@ -126,6 +129,7 @@ func (s *Service) recordAttempts(ctx context.Context, reqs []recordReq) ([]struc
 		seen := make(map[uuid.UUID]bool, len(reqs))
 		var now []store.AttemptRecord
 		var retries []river.InsertManyParams
+		var directs []int64
 		var later []recordReq
 		for _, r := range reqs {
 			if seen[r.rec.Attempt.DeliveryID] {
@@ -137,14 +141,26 @@ func (s *Service) recordAttempts(ctx context.Context, reqs []recordReq) ([]struc
 			if r.retry != nil {
 				retries = append(retries, *r.retry)
 			}
+			if r.direct != 0 {
+				directs = append(directs, r.direct)
+			}
 		}
 		var err error
-		if len(retries) == 0 {
+		if len(retries) == 0 && len(directs) == 0 {
 			err = s.store.RecordAttempts(ctx, now)
 		} else {
 			err = s.store.InTx(ctx, func(tx pgx.Tx) error {
-				if err := s.store.WithTx(tx).RecordAttempts(ctx, now); err != nil {
+				st := s.store.WithTx(tx)
+				if err := st.RecordAttempts(ctx, now); err != nil {
 					return err
+				}
+				// A direct attempt's fallback job goes with its record: it
+				// either runs later or was never needed, never both.
+				if err := st.DeleteScheduledJobs(ctx, directs); err != nil {
+					return err
+				}
+				if len(retries) == 0 {
+					return nil
 				}
 				res, err := s.river.InsertManyTx(ctx, tx, retries)
 				if err != nil {
@@ -180,18 +196,25 @@ var reservedHeaders = map[string]bool{
 	"transfer-encoding": true, "connection": true,
 }
 
-func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) (err error) {
-	s := w.s
-	ld, err := s.loader.Do(ctx, job.Args.DeliveryID)
+func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
+	return w.s.deliver(ctx, job.Args, 0)
+}
+
+// deliver makes one attempt of the delivery args names. direct is the id of
+// the delivery's River job when this process attempts it straight after
+// its publish (direct.go): the job is then still scheduled, as the
+// fallback, and is deleted in the transaction that records the attempt.
+func (s *Service) deliver(ctx context.Context, args DeliverArgs, direct int64) (err error) {
+	ld, err := s.loader.Do(ctx, args.DeliveryID)
 	if err != nil {
-		return fmt.Errorf("load delivery %s: %w", job.Args.DeliveryID, err)
+		return fmt.Errorf("load delivery %s: %w", args.DeliveryID, err)
 	}
 	if !ld.found {
 		return nil // deleted with its tenant, endpoint or message
 	}
 	wk := ld.work
 	d, e, m := wk.Delivery, wk.Endpoint, wk.Message
-	manual := job.Args.Trigger == store.TriggerManual
+	manual := args.Trigger == store.TriggerManual
 	switch {
 	case d.Status == store.DeliveryParked:
 		return nil // waits for its endpoint to be enabled
@@ -206,12 +229,12 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) (
 		_, err := s.store.ParkPending(ctx, e.ID)
 		return err
 	}
-	trigger := job.Args.Trigger
+	trigger := args.Trigger
 	if trigger == "" {
 		trigger = store.TriggerScheduled
 	}
 	if wk.VersionMissing {
-		return s.failMissingVersion(ctx, wk, trigger, job.Args.ReplayID) // version.go
+		return s.failMissingVersion(ctx, wk, trigger, args.ReplayID) // version.go
 	}
 	if e.RateLimit != nil {
 		// The process's own limiter spreads attempts over the second; the
@@ -256,7 +279,7 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) (
 		s.setCircuit(e.ID, transition, "probing with one attempt after the cool-down")
 	}
 
-	ctx, span := s.startAttempt(ctx, wk, trigger, job.Args.ReplayID)
+	ctx, span := s.startAttempt(ctx, wk, trigger, args.ReplayID)
 	defer func() { endSpan(span, err) }()
 	started := time.Now()
 	res, h, err := s.attempt(ctx, wk, started)
@@ -282,12 +305,12 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) (
 		Trigger: trigger, StatusCode: res.StatusCode,
 		RequestHeaders: redacted(h, e.SecretHeaders), ResponseHeaders: res.ResponseHeaders, ResponseBody: res.ResponseBody,
 		BodyTruncated: res.Truncated, ErrorClass: res.ErrorClass, Error: res.Error, RemoteAddr: res.RemoteAddr,
-		URL: e.URL, Duration: res.Duration, ReplayID: job.Args.ReplayID, StartedAt: started,
+		URL: e.URL, Duration: res.Duration, ReplayID: args.ReplayID, StartedAt: started,
 		Timings: store.Timings{DNS: res.DNS, Connect: res.Connect, TLS: res.TLS, TTFB: res.TTFB},
 	}
 	dec := nextAttempt(res, d.Attempts+1, trigger, s.cfg.Schedule, time.Now(), nil)
 	a.Status = dec.attempt
-	req := recordReq{rec: store.AttemptRecord{Attempt: a, Status: dec.status}}
+	req := recordReq{rec: store.AttemptRecord{Attempt: a, Status: dec.status}, direct: direct}
 	owed := retryOwed(trigger, dec, res, d.NextAttemptAt, started)
 	switch {
 	case owed:
@@ -309,7 +332,7 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) (
 	s.notifyExhausted(ctx, wk, req.rec, dec) // when this was the last attempt: operational.go
 	s.metrics.attempts.WithLabelValues(trigger, a.Status, a.ErrorClass).Inc()
 	s.metrics.duration.Observe(res.Duration.Seconds())
-	s.metrics.delivery(req.rec, d, m.CreatedAt, job.Args.ReplayID)
+	s.metrics.delivery(req.rec, d, m.CreatedAt, args.ReplayID)
 	s.recordHealth(ctx, e, res, started)
 	if dec.disable != "" {
 		was, err := s.store.DisableEndpoint(ctx, e.ID, dec.disable)

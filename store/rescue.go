@@ -15,6 +15,10 @@ import (
 // which River client ran a job (attempted_by) and, through the workers
 // table, whether that client's process is still alive.
 
+// DirectJobKey is the key of a direct attempt's fallback job's metadata
+// whose value is the worker that attempts it (delivery/direct.go).
+const DirectJobKey = "hookd_direct"
+
 // liveJobStates are River's states of a job that will still run.
 const liveJobStates = `('available', 'running', 'scheduled', 'retryable', 'pending')`
 
@@ -49,11 +53,19 @@ func (s *Store) Heartbeat(ctx context.Context, id string, p RescueParams) (int, 
 			       OR (j.kind = $4 AND j.attempted_at < now() - $5::interval))
 			ORDER BY j.id LIMIT 1000
 			FOR UPDATE SKIP LOCKED
+		), fallbacks AS (
+			-- The fallback jobs of a dead process's direct attempts: they
+			-- would otherwise wait for their scheduled time.
+			SELECT f.id FROM dead, LATERAL (
+				SELECT j.id FROM river_job j
+				WHERE $2 AND j.state = 'scheduled' AND j.metadata @> jsonb_build_object('`+DirectJobKey+`', dead.id)
+				LIMIT 1000 FOR UPDATE SKIP LOCKED) f
 		), rescued AS (
 			UPDATE river_job j SET state = 'available', scheduled_at = now(),
 				errors = array_append(coalesce(j.errors, '{}'), jsonb_build_object('at', now(), 'attempt', j.attempt,
 					'error', 'rescued by hookd: the process running it is gone or lost track of it', 'trace', ''))
-			FROM orphans o WHERE j.id = o.id AND j.state = 'running'
+			FROM (SELECT id FROM orphans UNION ALL SELECT id FROM fallbacks) o
+			WHERE j.id = o.id AND j.state IN ('running', 'scheduled')
 			RETURNING j.id
 		), cleared AS (
 			DELETE FROM workers WHERE seen_at < now() - interval '1 hour'

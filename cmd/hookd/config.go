@@ -53,7 +53,10 @@ type env struct {
 	Schedule    delivery.Schedule
 	MaxPayload  int64 // HOOKD_MAX_PAYLOAD_BYTES
 	Workers     int   // HOOKD_WORKERS
-	MaxConns    int32 // HOOKD_DB_MAX_CONNS
+	// NoDirect is HOOKD_DIRECT_ATTEMPTS=false: every delivery waits for
+	// River's fetch (delivery.Config.NoDirect).
+	NoDirect bool
+	MaxConns int32 // HOOKD_DB_MAX_CONNS
 	// Schema is the Postgres schema of hookd's tables and River's
 	// (HOOKD_SCHEMA); "" = the connection's search_path, public unless the
 	// URL says otherwise.
@@ -148,6 +151,13 @@ func loadEnv(getenv func(string) string, logOut io.Writer) (env, error) {
 			return env{}, usageErrorf("HOOKD_ALLOW_NETWORKS is not valid: %v", err)
 		}
 		e.AllowNetworks = nets
+	}
+	if v := getenv("HOOKD_DIRECT_ATTEMPTS"); v != "" {
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			return env{}, usageErrorf("HOOKD_DIRECT_ATTEMPTS is %q; use true or false", v)
+		}
+		e.NoDirect = !b
 	}
 	e.SecretKey = strings.TrimSpace(getenv("HOOKD_SECRET_KEY"))
 	if v := getenv("HOOKD_HTTPS_ONLY"); v != "" {
@@ -308,6 +318,7 @@ func (e env) deliveryConfig(runWorkers bool) delivery.Config {
 		Schedule:         e.Schedule,
 		AllowNetworks:    e.AllowNetworks,
 		Workers:          e.Workers,
+		NoDirect:         e.NoDirect,
 		RunWorkers:       runWorkers,
 		Retention:        e.Retention,
 		MaxInFlight:      e.MaxInFlight,

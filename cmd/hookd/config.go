@@ -352,6 +352,7 @@ func (e env) openPool(ctx context.Context, databaseURL string) (*pgxpool.Pool, e
 	case !strings.Contains(databaseURL, "pool_max_conns"):
 		cfg.MaxConns = defaultMaxConns
 	}
+	store.ConfigurePool(cfg)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to Postgres: %w", err)

@@ -193,6 +193,7 @@ func DB(t testing.TB) *pgxpool.Pool {
 		t.Fatalf("storetest: %v", err)
 	}
 	cfg.MaxConns = 20
+	store.ConfigurePool(cfg)
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("storetest: pool: %v", err)
@@ -256,6 +257,7 @@ func InSchema(t testing.TB, url, schema string) *pgxpool.Pool {
 	}
 	cfg.MaxConns = 20
 	cfg.ConnConfig.RuntimeParams["search_path"] = pgx.Identifier{schema}.Sanitize()
+	store.ConfigurePool(cfg)
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("storetest: pool: %v", err)

@@ -204,6 +204,10 @@ func New(pool *pgxpool.Pool, st *store.Store, cfg Config) (*Service, error) {
 		river.AddWorker(workers, &retentionWorker{s: s}) // also where retention is off: another node may enqueue it
 		river.AddWorker(workers, &sweepWorker{s: s})
 		river.AddWorker(workers, &healthWorker{s: s})
+		river.AddWorker(workers, &analyzeWorker{s: s})
+		rc.PeriodicJobs = append(rc.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(analyzeInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return AnalyzeArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}))
 		rc.PeriodicJobs = append(rc.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(healthInterval),
 			func() (river.JobArgs, *river.InsertOpts) { return HealthArgs{}, nil }, nil))
 		if cfg.Retention > 0 {

@@ -132,7 +132,10 @@ func (s *Store) RecordAttempts(ctx context.Context, recs []AttemptRecord) error 
 		), upd AS (
 			UPDATE deliveries d SET attempts = d.attempts + 1, status = i.new_status,
 				next_attempt_at = i.next_attempt_at, last_status_code = i.status_code, updated_at = now()
-			FROM input i WHERE d.id = i.delivery_id
+			-- The ANY keeps an index plan even when the statement was
+			-- planned on an empty table (a new install): a join alone
+			-- would scan deliveries.
+			FROM input i WHERE d.id = i.delivery_id AND d.id = ANY($2::uuid[])
 			RETURNING d.id, d.attempts
 		)
 		INSERT INTO attempts (id, tenant_id, delivery_id, message_id, endpoint_id, attempt, trigger, status, status_code,

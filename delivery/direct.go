@@ -24,8 +24,8 @@ import (
 //     record: if this process dies, or the attempt cannot be recorded,
 //     River runs the job when it comes due, like any other;
 //   - the attempt goes through the same gates and code as a fetched one
-//     (Service.deliver), and its record deletes the fallback job in the
-//     same transaction, so the job runs later or not at all, never both;
+//     (Service.deliver), and the statement that records it deletes the
+//     fallback job, so the job runs later or not at all, never both;
 //   - if this process dies, the heartbeat rescue of the others makes its
 //     fallback jobs available about 10 s later, as for the jobs it was
 //     running (rescue.go);

@@ -78,7 +78,7 @@ func (s *Service) publish(ctx context.Context, r publishReq) (store.Message, boo
 func (s *Service) publishBatch(ctx context.Context, reqs []publishReq) ([]publishRes, error) {
 	var out []publishRes
 	var direct []*rivertype.JobRow
-	err := s.store.InTx(ctx, func(tx pgx.Tx) error {
+	err := s.store.InHotTx(ctx, func(tx pgx.Tx) error {
 		var err error
 		out, direct, err = s.publishDirectTx(ctx, tx, reqs)
 		return err

@@ -45,7 +45,7 @@ type Config struct {
 	// RunWorkers makes this process work jobs; false is an API-only node
 	// that only inserts them.
 	RunWorkers bool
-	// FetchCooldown and FetchPollInterval tune River's fetching (2ms, 100ms).
+	// FetchCooldown and FetchPollInterval tune River's fetching (2ms, 250ms).
 	FetchCooldown     time.Duration
 	FetchPollInterval time.Duration
 	// Version goes in the user-agent.
@@ -136,7 +136,7 @@ func New(pool *pgxpool.Pool, st *store.Store, cfg Config) (*Service, error) {
 	cfg.Workers = cmp.Or(cfg.Workers, 256)
 	cfg.Retention = cmp.Or(cfg.Retention, DefaultRetention)
 	cfg.FetchCooldown = cmp.Or(cfg.FetchCooldown, 2*time.Millisecond)
-	cfg.FetchPollInterval = cmp.Or(cfg.FetchPollInterval, 100*time.Millisecond)
+	cfg.FetchPollInterval = cmp.Or(cfg.FetchPollInterval, 250*time.Millisecond)
 	cfg.Sender.Timeout = cmp.Or(cfg.Sender.Timeout, DefaultTimeout)
 	cfg.SweepInterval = cmp.Or(cfg.SweepInterval, DefaultSweepInterval)
 	cfg.MaxInFlight = cmp.Or(cfg.MaxInFlight, DefaultMaxInFlight)
@@ -191,15 +191,21 @@ func New(pool *pgxpool.Pool, st *store.Store, cfg Config) (*Service, error) {
 		river.AddWorker(workers, &replayWorker{s: s})
 		river.AddWorker(workers, &checkWorker{s: s})
 		rc.Workers = workers
+		// Every queue polls for jobs that came due without a notification
+		// (a job hookd made available itself, or one whose notification
+		// was missed); each poll is a statement, so at light load they add
+		// up. The deliver and retry lanes poll at FetchPollInterval, the
+		// others, where a second's delay is nothing, four times slower.
+		slow := 4 * cfg.FetchPollInterval
 		rc.Queues = map[string]river.QueueConfig{
-			QueueFanout:  {MaxWorkers: 16},
+			QueueFanout:  {MaxWorkers: 16, FetchPollInterval: slow},
 			QueueDeliver: {MaxWorkers: cfg.Workers},
 			// Retries have their own lane, a quarter the size: a backlog of
 			// retries to failing endpoints cannot hold up first attempts.
 			QueueRetry:       {MaxWorkers: max(cfg.Workers/4, 1)},
-			QueueReplay:      {MaxWorkers: 2},
-			QueueCheck:       {MaxWorkers: 8},
-			QueueMaintenance: {MaxWorkers: 1},
+			QueueReplay:      {MaxWorkers: 2, FetchPollInterval: slow},
+			QueueCheck:       {MaxWorkers: 8, FetchPollInterval: slow},
+			QueueMaintenance: {MaxWorkers: 1, FetchPollInterval: slow},
 		}
 		river.AddWorker(workers, &retentionWorker{s: s}) // also where retention is off: another node may enqueue it
 		river.AddWorker(workers, &sweepWorker{s: s})

@@ -113,9 +113,6 @@ func (s *Service) loadWork(ctx context.Context, ids []uuid.UUID) ([]loaded, erro
 type recordReq struct {
 	rec   store.AttemptRecord
 	retry *river.InsertManyParams
-	// direct is the fallback job of a direct attempt (direct.go), deleted
-	// with the record; 0 for an attempt River fetched.
-	direct int64
 }
 
 // recordAttempts writes a batch of attempts in one statement, with the
@@ -129,7 +126,6 @@ func (s *Service) recordAttempts(ctx context.Context, reqs []recordReq) ([]struc
 		seen := make(map[uuid.UUID]bool, len(reqs))
 		var now []store.AttemptRecord
 		var retries []river.InsertManyParams
-		var directs []int64
 		var later []recordReq
 		for _, r := range reqs {
 			if seen[r.rec.Attempt.DeliveryID] {
@@ -141,26 +137,14 @@ func (s *Service) recordAttempts(ctx context.Context, reqs []recordReq) ([]struc
 			if r.retry != nil {
 				retries = append(retries, *r.retry)
 			}
-			if r.direct != 0 {
-				directs = append(directs, r.direct)
-			}
 		}
 		var err error
-		if len(retries) == 0 && len(directs) == 0 {
+		if len(retries) == 0 {
 			err = s.store.RecordAttempts(ctx, now)
 		} else {
-			err = s.store.InTx(ctx, func(tx pgx.Tx) error {
-				st := s.store.WithTx(tx)
-				if err := st.RecordAttempts(ctx, now); err != nil {
+			err = s.store.InHotTx(ctx, func(tx pgx.Tx) error {
+				if err := s.store.WithTx(tx).RecordAttempts(ctx, now); err != nil {
 					return err
-				}
-				// A direct attempt's fallback job goes with its record: it
-				// either runs later or was never needed, never both.
-				if err := st.DeleteScheduledJobs(ctx, directs); err != nil {
-					return err
-				}
-				if len(retries) == 0 {
-					return nil
 				}
 				res, err := s.river.InsertManyTx(ctx, tx, retries)
 				if err != nil {
@@ -203,7 +187,7 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 // deliver makes one attempt of the delivery args names. direct is the id of
 // the delivery's River job when this process attempts it straight after
 // its publish (direct.go): the job is then still scheduled, as the
-// fallback, and is deleted in the transaction that records the attempt.
+// fallback, and the statement that records the attempt deletes it.
 func (s *Service) deliver(ctx context.Context, args DeliverArgs, direct int64) (err error) {
 	ld, err := s.loader.Do(ctx, args.DeliveryID)
 	if err != nil {
@@ -310,7 +294,7 @@ func (s *Service) deliver(ctx context.Context, args DeliverArgs, direct int64) (
 	}
 	dec := nextAttempt(res, d.Attempts+1, trigger, s.cfg.Schedule, time.Now(), nil)
 	a.Status = dec.attempt
-	req := recordReq{rec: store.AttemptRecord{Attempt: a, Status: dec.status}, direct: direct}
+	req := recordReq{rec: store.AttemptRecord{Attempt: a, Status: dec.status, FallbackJob: direct}}
 	owed := retryOwed(trigger, dec, res, d.NextAttemptAt, started)
 	switch {
 	case owed:

@@ -58,6 +58,10 @@ type AttemptRecord struct {
 	Attempt       Attempt
 	Status        string     // the delivery's new status
 	NextAttemptAt *time.Time // when pending: the next try
+	// FallbackJob is the River job of a direct attempt (one the worker
+	// made straight after the publish), deleted by the same statement
+	// while it is still scheduled; 0 when River ran the attempt.
+	FallbackJob int64
 }
 
 type timingsJSON struct {
@@ -100,6 +104,7 @@ func (s *Store) RecordAttempts(ctx context.Context, recs []AttemptRecord) error 
 		truncated                                     = make([]bool, n)
 		durations                                     = make([]int32, n)
 		started, next                                 = make([]time.Time, n), make([]*time.Time, n)
+		fallbacks                                     []int64
 	)
 	for i, r := range recs {
 		a := r.Attempt
@@ -121,8 +126,11 @@ func (s *Store) RecordAttempts(ctx context.Context, recs []AttemptRecord) error 
 		bodies[i], truncated[i] = a.ResponseBody, a.BodyTruncated
 		durations[i] = int32(a.Duration.Milliseconds())
 		started[i], next[i] = a.StartedAt, r.NextAttemptAt
+		if r.FallbackJob != 0 {
+			fallbacks = append(fallbacks, r.FallbackJob)
+		}
 	}
-	_, err := s.db.Exec(ctx, `WITH input AS (
+	_, err := s.hotDB().Exec(ctx, `WITH input AS (
 			SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[], $7::text[],
 				$8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
 				$16::text[], $17::int[], $18::bytea[], $19::bool[], $20::int[], $21::timestamptz[], $22::timestamptz[])
@@ -137,6 +145,11 @@ func (s *Store) RecordAttempts(ctx context.Context, recs []AttemptRecord) error 
 			-- would scan deliveries.
 			FROM input i WHERE d.id = i.delivery_id AND d.id = ANY($2::uuid[])
 			RETURNING d.id, d.attempts
+		), fallbacks AS (
+			-- Direct attempts' fallback jobs go with their record, in the
+			-- same statement: the job runs later or not at all, never both.
+			-- One still scheduled has not been handed to River.
+			DELETE FROM river_job WHERE id = ANY($23::bigint[]) AND state = 'scheduled'
 		)
 		INSERT INTO attempts (id, tenant_id, delivery_id, message_id, endpoint_id, attempt, trigger, status, status_code,
 			request_headers, response_headers, response_body, body_truncated, error_class, error, remote_addr, url,
@@ -146,7 +159,7 @@ func (s *Store) RecordAttempts(ctx context.Context, recs []AttemptRecord) error 
 			i.error_class, i.error, i.remote_addr, i.url, i.duration_ms, i.timings::jsonb, i.replay_id, i.started_at
 		FROM input i JOIN upd ON upd.id = i.delivery_id`,
 		ids, deliveries, messages, endpoints, replays, tenants, triggers, statuses, classes, errs,
-		remotes, urls, newStatuses, reqH, respH, tims, codes, bodies, truncated, durations, started, next)
+		remotes, urls, newStatuses, reqH, respH, tims, codes, bodies, truncated, durations, started, next, fallbacks)
 	if err != nil {
 		return fmt.Errorf("record %d attempts: %w", n, err)
 	}

@@ -211,7 +211,7 @@ type Work struct {
 // LoadWork loads the work for many deliveries in one round trip. Deliveries
 // that no longer exist are absent from the map.
 func (s *Store) LoadWork(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Work, error) {
-	rows, err := s.db.Query(ctx, `SELECT
+	rows, err := s.hotDB().Query(ctx, `SELECT
 			d.id, d.tenant_id, d.message_id, d.endpoint_id, d.status, d.attempts, d.next_attempt_at, d.last_status_code,
 			d.created_at, d.updated_at,
 			m.id, m.tenant_id, m.event_type, m.payload, m.channels, coalesce(m.idempotency_key, ''), m.created_at,

@@ -24,3 +24,49 @@ func ConfigurePool(cfg *pgxpool.Config) {
 		return nil
 	}
 }
+
+// The hot path's pool. Postgres plans a prepared statement afresh on each
+// run (a custom plan) for as long as the plan it would keep (the generic
+// plan) looks dearer, and with an array of ids as a parameter it always
+// does: a custom plan sees how many ids there are. So the statements run
+// for every delivery were planned every time, the load of work the
+// heaviest at half a millisecond: planning came to more Postgres CPU per
+// delivery than executing. Their generic plans are as good (their shapes
+// keep to indexes, and young tables are analyzed as they grow, which
+// re-plans them: AnalyzeGrown), so the hot path runs on connections with
+// plan_cache_mode = force_generic_plan. Everything else (lists with
+// optional filters, whose best plan depends on which are set) stays on
+// the ordinary pool.
+
+// HotPoolConfig returns a copy of cfg for the hot path's pool: its
+// connections keep generic plans, and ConfigurePool is applied.
+func HotPoolConfig(cfg *pgxpool.Config) *pgxpool.Config {
+	hot := cfg.Copy()
+	hot.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
+	ConfigurePool(hot)
+	return hot
+}
+
+// WithHotPool returns a Store that runs the hot path (publishing, loading
+// work, recording attempts: InHotTx, LoadWork, RecordAttempts) on hot, a
+// pool made from HotPoolConfig.
+func (s *Store) WithHotPool(hot *pgxpool.Pool) *Store {
+	return &Store{db: s.db, pool: s.pool, hot: hot, cipher: s.cipher}
+}
+
+// hotDB is where a hot-path statement runs: the transaction the Store is
+// in, else the hot pool when there is one.
+func (s *Store) hotDB() DBTX {
+	if s.hot != nil && s.db == DBTX(s.pool) {
+		return s.hot
+	}
+	return s.db
+}
+
+// InHotTx is InTx on the hot pool (the pool when there is none).
+func (s *Store) InHotTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	if s.hot == nil {
+		return s.InTx(ctx, fn)
+	}
+	return pgx.BeginFunc(ctx, s.hot, fn)
+}

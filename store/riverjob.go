@@ -7,22 +7,9 @@ import (
 )
 
 // The few writes hookd makes to River's river_job itself, for jobs River
-// has not fetched yet: a direct attempt's fallback job (delivery/direct.go)
-// and the release of retries due before River's scheduler runs
-// (ReleaseScheduledJobs).
-
-// DeleteScheduledJobs deletes the River jobs ids that are still scheduled
-// (the fallback jobs of direct attempts, once the attempt is recorded). A
-// job already made available or running is left to River.
-func (s *Store) DeleteScheduledJobs(ctx context.Context, ids []int64) error {
-	if len(ids) == 0 {
-		return nil
-	}
-	if _, err := s.db.Exec(ctx, `DELETE FROM river_job WHERE id = ANY($1) AND state = 'scheduled'`, ids); err != nil {
-		return fmt.Errorf("delete %d fallback jobs: %w", len(ids), err)
-	}
-	return nil
-}
+// has not fetched yet: moving a direct attempt's fallback job
+// (delivery/direct.go; RecordAttempts deletes it) and releasing retries
+// due before River's scheduler runs (ReleaseScheduledJobs).
 
 // RescheduleJob moves the scheduled River job id to at: available when at
 // has come, else still scheduled. A job no longer scheduled is left alone.

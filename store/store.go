@@ -43,7 +43,8 @@ type DBTX interface {
 type Store struct {
 	db     DBTX
 	pool   *pgxpool.Pool
-	cipher *Cipher // nil: secrets are stored in plaintext
+	hot    *pgxpool.Pool // the hot path's pool (pool.go); nil: pool
+	cipher *Cipher       // nil: secrets are stored in plaintext
 }
 
 // New returns a Store on pool.
@@ -56,7 +57,7 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 // WithTx returns a Store whose statements run in tx.
 func (s *Store) WithTx(tx pgx.Tx) *Store {
-	return &Store{db: tx, pool: s.pool, cipher: s.cipher}
+	return &Store{db: tx, pool: s.pool, hot: s.hot, cipher: s.cipher}
 }
 
 // WithCipher returns a Store that encrypts endpoint secrets and private
@@ -64,7 +65,7 @@ func (s *Store) WithTx(tx pgx.Tx) *Store {
 // Values stored in plaintext (before a key was set) still read; use
 // [Store.ReencryptSecrets] to encrypt them. A nil c stores plaintext.
 func (s *Store) WithCipher(c *Cipher) *Store {
-	return &Store{db: s.db, pool: s.pool, cipher: c}
+	return &Store{db: s.db, pool: s.pool, hot: s.hot, cipher: c}
 }
 
 // InTx runs fn in a transaction on the pool, committing when fn returns nil.

@@ -367,6 +367,19 @@ func (e env) openPool(ctx context.Context, databaseURL string) (*pgxpool.Pool, e
 	return pool, nil
 }
 
+// openHotPool opens the pool of the hot path (store.HotPoolConfig) next to
+// pool, with half its connections: hookd opens up to one and a half times
+// HOOKD_DB_MAX_CONNS (or pool_max_conns) in all.
+func openHotPool(ctx context.Context, pool *pgxpool.Pool) (*pgxpool.Pool, error) {
+	cfg := store.HotPoolConfig(pool.Config())
+	cfg.MaxConns = max(2, pool.Config().MaxConns/2)
+	hot, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to Postgres: %w", err)
+	}
+	return hot, nil
+}
+
 // rootCause is the innermost error of err's chain, which for a failed
 // connection says why (connection refused, password authentication failed)
 // in one line where pgx lists every address it tried.

@@ -121,6 +121,11 @@ again. Ctrl-C stops hookd and its Postgres. Deliveries may go to loopback
 		return err
 	}
 	defer pool.Close()
+	hot, err := openHotPool(ctx, pool)
+	if err != nil {
+		return err
+	}
+	defer hot.Close()
 	if err := migrations.Migrate(ctx, pool, migrations.Config{Schema: e.Schema, Logger: logger}); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -144,7 +149,7 @@ again. Ctrl-C stops hookd and its Postgres. Deliveries may go to loopback
 	if err != nil {
 		return err
 	}
-	srv, svc, err := newServer(pool, e, cipher, adminKey, roleAll, tp)
+	srv, svc, err := newServer(pool, hot, e, cipher, adminKey, roleAll, tp)
 	if err != nil {
 		return err
 	}

@@ -86,6 +86,11 @@ HOOKD_ADMIN_KEY is required for the roles that serve the API.`)
 		return err
 	}
 	defer pool.Close()
+	hot, err := openHotPool(ctx, pool)
+	if err != nil {
+		return err
+	}
+	defer hot.Close()
 	if !*noMigrate {
 		if err := migrations.Migrate(ctx, pool, migrations.Config{Schema: e.Schema, Logger: logger}); err != nil {
 			return fmt.Errorf("migrate: %w", err)
@@ -98,7 +103,7 @@ HOOKD_ADMIN_KEY is required for the roles that serve the API.`)
 	if err := sealHeaders(ctx, store.New(pool).WithCipher(cipher), logger); err != nil {
 		return err
 	}
-	srv, svc, err := newServer(pool, e, cipher, e.AdminKey, *role, tp)
+	srv, svc, err := newServer(pool, hot, e, cipher, e.AdminKey, *role, tp)
 	if err != nil {
 		return err
 	}
@@ -125,9 +130,13 @@ HOOKD_ADMIN_KEY is required for the roles that serve the API.`)
 
 // newServer builds the delivery service and the HTTP server for a process
 // of the given role. Workers run unless the role is api; a worker serves
-// only /healthz, /readyz and /metrics.
-func newServer(pool *pgxpool.Pool, e env, cipher *store.Cipher, adminKey, role string, tp trace.TracerProvider) (*http.Server, *delivery.Service, error) {
+// only /healthz, /readyz and /metrics. hot, when not nil, is the hot
+// path's pool (openHotPool).
+func newServer(pool, hot *pgxpool.Pool, e env, cipher *store.Cipher, adminKey, role string, tp trace.TracerProvider) (*http.Server, *delivery.Service, error) {
 	st := store.New(pool).WithCipher(cipher)
+	if hot != nil {
+		st = st.WithHotPool(hot)
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	dcfg := e.deliveryConfig(role != roleAPI)

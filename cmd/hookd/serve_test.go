@@ -179,7 +179,7 @@ func TestSlowRequestBodies(t *testing.T) {
 	e, err := loadEnv(mapEnv(map[string]string{"HOOKD_READ_TIMEOUT": "2s"}), io.Discard)
 	require.NoError(t, err)
 	const key = "hk_admin_slow_client_test"
-	srv, _, err := newServer(storetest.DB(t), e, nil, key, roleAll, nil)
+	srv, _, err := newServer(storetest.DB(t), nil, e, nil, key, roleAll, nil)
 	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

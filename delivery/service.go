@@ -45,7 +45,7 @@ type Config struct {
 	// RunWorkers makes this process work jobs; false is an API-only node
 	// that only inserts them.
 	RunWorkers bool
-	// FetchCooldown and FetchPollInterval tune River's fetching (2ms, 250ms).
+	// FetchCooldown and FetchPollInterval tune River's fetching (2ms, 1s).
 	FetchCooldown     time.Duration
 	FetchPollInterval time.Duration
 	// Version goes in the user-agent.
@@ -136,7 +136,7 @@ func New(pool *pgxpool.Pool, st *store.Store, cfg Config) (*Service, error) {
 	cfg.Workers = cmp.Or(cfg.Workers, 256)
 	cfg.Retention = cmp.Or(cfg.Retention, DefaultRetention)
 	cfg.FetchCooldown = cmp.Or(cfg.FetchCooldown, 2*time.Millisecond)
-	cfg.FetchPollInterval = cmp.Or(cfg.FetchPollInterval, 250*time.Millisecond)
+	cfg.FetchPollInterval = cmp.Or(cfg.FetchPollInterval, time.Second)
 	cfg.Sender.Timeout = cmp.Or(cfg.Sender.Timeout, DefaultTimeout)
 	cfg.SweepInterval = cmp.Or(cfg.SweepInterval, DefaultSweepInterval)
 	cfg.MaxInFlight = cmp.Or(cfg.MaxInFlight, DefaultMaxInFlight)

@@ -70,15 +70,18 @@ func (d *directs) take() bool {
 	}
 	select {
 	case d.slots <- struct{}{}:
+		d.wg.Add(1) // counted from the reservation, so that Stop waits for it
 		return true
 	default:
 		return false
 	}
 }
 
+// release gives back n slots, reserved or run.
 func (d *directs) release(n int) {
 	for range n {
 		<-d.slots
+		d.wg.Done()
 	}
 }
 
@@ -100,13 +103,11 @@ func (d *directs) wait(ctx context.Context) {
 // committed publish inserted for its reserved slots.
 func (s *Service) dispatch(jobs []*rivertype.JobRow) {
 	for _, j := range jobs {
-		s.direct.wg.Add(1)
 		go s.runDirect(j)
 	}
 }
 
 func (s *Service) runDirect(j *rivertype.JobRow) {
-	defer s.direct.wg.Done()
 	defer s.direct.release(1)
 	var args DeliverArgs
 	if err := json.Unmarshal(j.EncodedArgs, &args); err != nil {

@@ -71,9 +71,11 @@ chaos: signatures verified %d, failed %d; last accepted message arrived %s after
 	return err
 }
 
-// chaosHookd is the `hookd serve` under test, restarted after each kill.
+// chaosHookd is a `hookd serve` process: the one under test in chaos,
+// restarted after each kill, or one process of a hookdCluster.
 type chaosHookd struct {
 	bin, addr, logPath string
+	role               string // --role; empty: all
 	env                []string
 	mu                 sync.Mutex
 	cmd                *exec.Cmd
@@ -86,7 +88,11 @@ func (h *chaosHookd) start() error {
 		return fmt.Errorf("hookd log: %w", err)
 	}
 	defer logf.Close()
-	cmd := exec.Command(h.bin, "serve", "--role", "all", "--addr", h.addr)
+	role := h.role
+	if role == "" {
+		role = "all"
+	}
+	cmd := exec.Command(h.bin, "serve", "--role", role, "--addr", h.addr)
 	cmd.Env = h.env
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = hookdSysProcAttr()

@@ -175,7 +175,7 @@ func runIsoHalf(ctx context.Context, cfg config, withBad bool, logw io.Writer) (
 	}
 
 	res.LoadBefore = loadAvg()
-	before := sampleResources(hookdPID, postgresPID)
+	before := sampleResources(targetProcs(hookdPID), postgresPID)
 	var counters loadCounters
 	stopProgress := startIsoProgress(logw, cfg.progress, &counters, rcv, hole, queue)
 	fmt.Fprintf(logw, "hookbench: isolation: publishing (%s across %d tenants)\n", describePlan(cfg.plan), o.tenants)
@@ -187,7 +187,7 @@ func runIsoHalf(ctx context.Context, cfg config, withBad bool, logw io.Writer) (
 	fmt.Fprintf(logw, "hookbench: isolation: published %d; waiting for %d healthy deliveries (up to %s)\n", load.ok, expected, cfg.drainTimeout)
 	drained := rcv.waitFor(ctx, expected, load.end.Add(cfg.drainTimeout))
 	stopProgress()
-	after := sampleResources(hookdPID, postgresPID)
+	after := sampleResources(targetProcs(hookdPID), postgresPID)
 	res.LoadAfter = loadAvg()
 	res.fill(load, rcv, expected, drained)
 	res.cpu(before, after)

@@ -265,7 +265,7 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 			return config{}, errors.New("--messages does not go with --scenario fresh: it publishes for --duration")
 		}
 		if !set["duration"] {
-			duration = time.Minute
+			duration, set["duration"] = time.Minute, true
 		}
 		// The closed loop runs for --duration; the cap only sizes the
 		// receiver, for two phases.

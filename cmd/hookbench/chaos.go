@@ -56,6 +56,7 @@ type chaosReport struct {
 	SigFailed  int           `json:"signatures_failed"`
 	Drain      time.Duration `json:"drain"` // from the end of the chaos until the last accepted message arrived
 	Dir        string        `json:"dir,omitempty"`
+	Machine    *machineInfo  `json:"machine"`
 }
 
 func (r chaosReport) ok() bool { return r.Lost == 0 && r.SigFailed == 0 && r.Accepted > 0 }
@@ -68,6 +69,7 @@ chaos: signatures verified %d, failed %d; last accepted message arrived %s after
 	if err == nil && len(r.LostSample) > 0 {
 		_, err = fmt.Fprintf(w, "chaos: lost, for example: %v\n", r.LostSample)
 	}
+	r.Machine.write(w)
 	return err
 }
 
@@ -171,6 +173,9 @@ func runChaos(ctx context.Context, o chaosOptions, logw io.Writer) (rep chaosRep
 			return rep, fmt.Errorf("build hookd (run from the hookd repo, or give --hookd-bin): %w\n%s", err, out)
 		}
 	}
+	rep.Machine = newMachineInfo(bin)
+	rep.Machine.readPostgres(ctx, pg.URL("postgres"))
+	defer rep.Machine.finish()
 	adminKey, err := newAdminKey()
 	if err != nil {
 		return rep, err

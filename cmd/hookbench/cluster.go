@@ -313,4 +313,3 @@ func plurales(n int) string {
 	}
 	return "es"
 }
-

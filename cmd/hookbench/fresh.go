@@ -148,8 +148,8 @@ func runFresh(ctx context.Context, cfg config, logw io.Writer) (*freshReport, er
 		}
 	}
 	rep.Machine.finish()
-	if rss := peakRSSes(procs); len(rss) > 0 {
-		rep.HookdPeakRSS = ptr(rss[procs[0].pid])
+	if rss, ok := peakRSSes(procs)[procs[0].pid]; ok {
+		rep.HookdPeakRSS = &rss
 	}
 	rep.Lost, rep.LostSample = rcv.missing(acked, 10)
 	st := rcv.stats()

@@ -109,10 +109,11 @@ func run(ctx context.Context, cfg config, logw io.Writer) (*report, error) {
 		}
 		own.watch(ctx, cancel)
 	}
-	machine := newMachineInfo(cfg.hookd.bin)
+	bin := cfg.hookd.bin
 	if own != nil {
-		machine = newMachineInfo(own.bin)
+		bin = own.bin
 	}
+	machine := newMachineInfo(bin)
 	machine.readPostgres(ctx, dbURL)
 
 	rcv, err := newReceiver(cfg.endpoints, cfg.plan.total(), cfg.verifyEvery)

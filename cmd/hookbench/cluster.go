@@ -215,6 +215,11 @@ func (c *hookdCluster) stop(logw io.Writer) {
 			fmt.Fprintf(logw, "hookbench: stop postgres: %v\n", err)
 		}
 	}
+	select {
+	case <-c.failed:
+		c.keep = true // the logs say why a process died
+	default:
+	}
 	if c.keep {
 		fmt.Fprintf(logw, "hookbench: kept %s (Postgres data and hookd logs)\n", c.dir)
 		return

@@ -82,6 +82,7 @@ type chaosHookd struct {
 	mu                 sync.Mutex
 	cmd                *exec.Cmd
 	done               chan struct{}
+	waitErr            error // how the last process ended, once done is closed
 }
 
 func (h *chaosHookd) start() error {
@@ -102,7 +103,13 @@ func (h *chaosHookd) start() error {
 		return fmt.Errorf("start hookd serve: %w", err)
 	}
 	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
+	go func() {
+		err := cmd.Wait()
+		h.mu.Lock()
+		h.waitErr = err
+		h.mu.Unlock()
+		close(done)
+	}()
 	h.mu.Lock()
 	h.cmd, h.done = cmd, done
 	h.mu.Unlock()

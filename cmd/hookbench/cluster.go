@@ -119,8 +119,11 @@ func (c *hookdCluster) launch(h *chaosHookd) error {
 		asked := c.stopping[h]
 		c.mu.Unlock()
 		if !asked {
+			h.mu.Lock()
+			how := h.waitErr
+			h.mu.Unlock()
 			c.failOnce.Do(func() {
-				c.failErr = fmt.Errorf("%w: hookd serve --role %s (log: %s)", errHookdExited, h.role, h.logPath)
+				c.failErr = fmt.Errorf("%w: hookd serve --role %s ended (%v; log: %s)", errHookdExited, h.role, how, h.logPath)
 				close(c.failed)
 			})
 		}

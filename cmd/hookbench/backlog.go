@@ -64,6 +64,7 @@ type backlogReport struct {
 	DrainRate          float64        `json:"drain_deliveries_per_s"`
 	DrainPctOfBaseline *float64       `json:"drain_pct_of_baseline"`
 	DrainCores         *coresUsed     `json:"drain_cores_used"`
+	DrainWindowRates   []float64      `json:"drain_window_deliveries_per_s"` // deliveries/s in each drainWindow from the workers' start
 	DrainLimit         string         `json:"drain_limited_by"`
 	DrainProcesses     []hookdProcUse `json:"drain_hookd_processes"`
 	APIPeakRSSAccept   *int64         `json:"api_peak_rss_after_accept_bytes"`
@@ -75,7 +76,7 @@ type backlogReport struct {
 	LightErrors int       `json:"light_publish_errors"`
 	LightLost   int       `json:"light_lost"`
 
-	Lost        int      `json:"lost"` // backlog and baseline deliveries that never arrived
+	Lost        int      `json:"lost"` // backlog and baseline deliveries that had not arrived when the run ended
 	LostSample  []string `json:"lost_sample,omitempty"`
 	Duplicates  int      `json:"duplicates"`
 	Stray       int      `json:"stray_requests"`
@@ -240,7 +241,12 @@ func runBacklog(ctx context.Context, cfg config, logw io.Writer) (*backlogReport
 	before.perProc = mergeCPU(before.perProc, procs) // the new workers start from 0
 	expected := bl.ok + acc.ok
 	stopProgress = startProgress(logw, cfg.progress, &counters, rcv)
+	stopWindows := make(chan struct{})
+	windows := make(chan []float64, 1)
+	go func() { windows <- countWindows(rcv, drainStart, drainWindow, stopWindows) }()
 	drained := rcv.waitFor(ctx, expected, drainStart.Add(cfg.drainTimeout))
+	close(stopWindows)
+	rep.DrainWindowRates = <-windows
 	stopProgress()
 	after := sampleResources(procs, own.postmaster)
 	stopLight()
@@ -268,6 +274,32 @@ func runBacklog(ctx context.Context, cfg config, logw io.Writer) (*backlogReport
 		rep.HookdSumPeakRSS, rep.HookdMaxPeakRSS = &sum, &most
 	}
 	return finish()
+}
+
+// drainWindow is the length of the windows the drain rate is counted in.
+const drainWindow = 30 * time.Second
+
+// countWindows counts the deliveries/s in each window from start until
+// stop is closed; the last, partial window is counted over its length.
+func countWindows(rcv *receiver, start time.Time, window time.Duration, stop <-chan struct{}) []float64 {
+	var rates []float64
+	prev := rcv.unique.Load()
+	t := time.NewTicker(window)
+	defer t.Stop()
+	last := start
+	for {
+		select {
+		case <-stop:
+			if d := time.Since(last); d > time.Second {
+				rates = append(rates, float64(rcv.unique.Load()-prev)/d.Seconds())
+			}
+			return rates
+		case now := <-t.C:
+			n := rcv.unique.Load()
+			rates = append(rates, float64(n-prev)/now.Sub(last).Seconds())
+			prev, last = n, now
+		}
+	}
 }
 
 // mergeCPU gives processes that were not running at a reading a CPU time
@@ -340,6 +372,13 @@ func (r *backlogReport) writeTable(w io.Writer) error {
 	row("deliver jobs available at drain start", "%s", queued)
 	row("drain", "%.1fs from starting the workers to the last backlog delivery: %s deliveries/s (%s of the no-backlog rate)",
 		r.DrainSeconds, num(r.DrainRate), optional(r.DrainPctOfBaseline, "%.1f %%", "n/a"))
+	if len(r.DrainWindowRates) > 0 {
+		ws := make([]string, len(r.DrainWindowRates))
+		for i, v := range r.DrainWindowRates {
+			ws[i] = num(v)
+		}
+		row(fmt.Sprintf("  by %.0fs window", drainWindow.Seconds()), "%s", strings.Join(ws, " "))
+	}
 	for _, p := range r.DrainProcesses {
 		row("  "+p.Role+fmt.Sprintf(" %d", p.PID), "%s CPU per 1k drained, peak RSS %s", optional(p.CPUPer1k, "%.3f s", "n/a"), mib(p.PeakRSSBytes))
 	}
@@ -348,7 +387,7 @@ func (r *backlogReport) writeTable(w io.Writer) error {
 	row("drain limited by", "%s", r.DrainLimit)
 	row(fmt.Sprintf("publish p50/p99/max at %d/s, before the backlog", backlogLightRate), "%s", lat(r.LightBefore))
 	row(fmt.Sprintf("publish p50/p99/max at %d/s, while draining", backlogLightRate), "%s", lat(r.LightDrain))
-	row("lost", "%d of the backlog and no-backlog run, %d of the light stream", r.Lost, r.LightLost)
+	row("not delivered", "%d of the backlog and no-backlog run, %d of the light stream", r.Lost, r.LightLost)
 	row("duplicates, stray, signature failures", "%d, %d, %d (%d verified in full)", r.Duplicates, r.Stray, r.SigFailures, r.SigVerified)
 	if err := tw.Flush(); err != nil {
 		return err
@@ -356,7 +395,7 @@ func (r *backlogReport) writeTable(w io.Writer) error {
 	writeChecks(w, "targets of issue 10", r.Checks)
 	notes := r.Notes
 	if r.Lost > 0 {
-		notes = append(notes, "lost, among them: "+strings.Join(r.LostSample, ", "))
+		notes = append(notes, "not delivered by the end of the run (lost, or still queued if the drain timed out), among them: "+strings.Join(r.LostSample, ", "))
 	}
 	if r.Interrupted != "" {
 		notes = append(notes, "interrupted: "+r.Interrupted)

@@ -56,6 +56,7 @@ type chaosReport struct {
 	SigFailed  int           `json:"signatures_failed"`
 	Drain      time.Duration `json:"drain"` // from the end of the chaos until the last accepted message arrived
 	Dir        string        `json:"dir,omitempty"`
+	Machine    *machineInfo  `json:"machine"`
 }
 
 func (r chaosReport) ok() bool { return r.Lost == 0 && r.SigFailed == 0 && r.Accepted > 0 }
@@ -68,16 +69,20 @@ chaos: signatures verified %d, failed %d; last accepted message arrived %s after
 	if err == nil && len(r.LostSample) > 0 {
 		_, err = fmt.Fprintf(w, "chaos: lost, for example: %v\n", r.LostSample)
 	}
+	r.Machine.write(w)
 	return err
 }
 
-// chaosHookd is the `hookd serve` under test, restarted after each kill.
+// chaosHookd is a `hookd serve` process: the one under test in chaos,
+// restarted after each kill, or one process of a hookdCluster.
 type chaosHookd struct {
 	bin, addr, logPath string
+	role               string // --role; empty: all
 	env                []string
 	mu                 sync.Mutex
 	cmd                *exec.Cmd
 	done               chan struct{}
+	waitErr            error // how the last process ended, once done is closed
 }
 
 func (h *chaosHookd) start() error {
@@ -86,7 +91,11 @@ func (h *chaosHookd) start() error {
 		return fmt.Errorf("hookd log: %w", err)
 	}
 	defer logf.Close()
-	cmd := exec.Command(h.bin, "serve", "--role", "all", "--addr", h.addr)
+	role := h.role
+	if role == "" {
+		role = "all"
+	}
+	cmd := exec.Command(h.bin, "serve", "--role", role, "--addr", h.addr)
 	cmd.Env = h.env
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = hookdSysProcAttr()
@@ -94,7 +103,13 @@ func (h *chaosHookd) start() error {
 		return fmt.Errorf("start hookd serve: %w", err)
 	}
 	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
+	go func() {
+		err := cmd.Wait()
+		h.mu.Lock()
+		h.waitErr = err
+		h.mu.Unlock()
+		close(done)
+	}()
 	h.mu.Lock()
 	h.cmd, h.done = cmd, done
 	h.mu.Unlock()
@@ -165,6 +180,9 @@ func runChaos(ctx context.Context, o chaosOptions, logw io.Writer) (rep chaosRep
 			return rep, fmt.Errorf("build hookd (run from the hookd repo, or give --hookd-bin): %w\n%s", err, out)
 		}
 	}
+	rep.Machine = newMachineInfo(bin)
+	rep.Machine.readPostgres(ctx, pg.URL("postgres"))
+	defer rep.Machine.finish()
 	adminKey, err := newAdminKey()
 	if err != nil {
 		return rep, err

@@ -45,6 +45,8 @@ func TestChaos(t *testing.T) {
 	require.NoError(t, err)
 	t.Logf("accepted %d, refused %d, delivered %d, lost %d, duplicates %d, kills %d, Postgres restarts %d, drain %s",
 		rep.Accepted, rep.Refused, rep.Delivered, rep.Lost, rep.Duplicates, rep.Kills, rep.PGRestarts, rep.Drain)
+	require.NotNil(t, rep.Machine)
+	require.NotNil(t, rep.Machine.Postgres, rep.Machine.PostgresNote)
 	require.GreaterOrEqual(t, rep.Kills, 5)
 	require.GreaterOrEqual(t, rep.PGRestarts, 1)
 	require.Greater(t, rep.Accepted, 100, "publishing went on between the faults")

@@ -38,6 +38,8 @@ var scenarios = []scenario{
 	{name: "fanout", about: "one tenant, each message fans out to --endpoints endpoints, closed loop", endpoints: 100, messages: 1000},
 	{name: "latency", about: "open loop at a light rate: publish→receive latency is the measure", endpoints: 1, rate: 200},
 	{name: "publish", about: "open loop while delivering: publish API latency is the measure", endpoints: 1, rate: 500},
+	{name: "fresh", about: "a brand-new hookd (new data dir, fresh tables): one endpoint, closed loop for --duration (60s) in six windows, then as long again warm; first minute as % of warm (needs --start)", endpoints: 1},
+	{name: "backlog", about: "--messages (1,000,000) published while no worker runs, then workers started: drain rate against a no-backlog run, hookd RSS, and publish latency of a 50/s stream while draining (needs --start; --workers, default 1)", endpoints: 1, messages: 1_000_000},
 	{name: "chaos", about: "own Postgres and hookd serve; SIGKILL hookd every --kill-every, restart Postgres (immediate) --pg-restarts times; every 202 must arrive", endpoints: 1},
 	{name: "isolation", about: "--tenants tenants of --endpoints-per-tenant endpoints, 10 % black holes and 10 % answering 500, open loop across the tenants; healthy endpoints' latency and deliveries/s next to an all-healthy run", rate: 300},
 }
@@ -77,6 +79,8 @@ type config struct {
 	drainTimeout time.Duration
 	pgSettle     time.Duration
 	tenant       string
+	workers      int           // with --start: 1 api and this many worker processes instead of hookd dev
+	backlogLight time.Duration // --scenario backlog: how long the light stream runs before the backlog
 	json         bool
 	progress     time.Duration
 	chaos        chaosOptions // --scenario chaos
@@ -87,7 +91,9 @@ var tenantIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 
 const usageHead = `hookbench drives load through hookd's public HTTP API and measures it.
 
-  hookbench --start [--scenario single|fanout|latency|publish] [flags]
+  hookbench --start [--scenario single|fanout|latency|publish] [--workers N] [flags]
+  hookbench --start --scenario fresh [--duration 60s]
+  hookbench --start --scenario backlog [--messages 1000000] [--workers 1]
   hookbench --target http://127.0.0.1:8080 --admin-key hk_... [flags]
   hookbench --scenario chaos [--duration 10m] [--kill-every 3s] [--pg-restarts N]
   hookbench --start --scenario isolation [--tenants 100] [--endpoints-per-tenant 10] [--rate 300] [--duration 60s] [--baseline|--no-baseline]
@@ -133,6 +139,7 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	fs.DurationVar(&c.drainTimeout, "drain-timeout", 60*time.Second, "after the last publish, how long to wait for the remaining deliveries (isolation: 2m)")
 	fs.DurationVar(&c.pgSettle, "pg-settle", 11*time.Second, "with a database URL, wait this long after the run before reading pg_stat_database, which lags up to ~10s")
 	fs.StringVar(&c.tenant, "tenant", "", "tenant id to create and use (default hookbench-<time>; deleted at the end with --target)")
+	fs.IntVar(&c.workers, "workers", 0, "with --start: run hookd as 1 `hookd serve --role api` and this many `--role worker` processes on a Postgres of their own, instead of hookd dev (backlog: default 1)")
 	fs.BoolVar(&c.json, "json", false, "print the report as JSON instead of a table")
 	fs.DurationVar(&c.progress, "progress", 5*time.Second, "interval of progress lines on stderr (0: none)")
 	fs.DurationVar(&c.chaos.killEvery, "kill-every", 3*time.Second, "chaos: SIGKILL hookd this often")
@@ -171,7 +178,24 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 		}
 	}
 	if sc.name == "chaos" {
+		if set["workers"] {
+			return config{}, errors.New("--workers does not go with --scenario chaos, which runs one hookd serve --role all")
+		}
 		return chaosConfig(c, set, duration, concurrency)
+	}
+	switch {
+	case (sc.name == "fresh" || sc.name == "backlog") && !c.start:
+		return config{}, fmt.Errorf("--scenario %s measures a hookd that hookbench starts itself, so it needs --start: a running hookd (--target) is not fresh and its workers cannot be stopped", sc.name)
+	case c.workers != 0 && !c.start:
+		return config{}, errors.New("--workers is for --start: hookbench starts the api and worker processes itself")
+	case c.workers < 0 || c.workers > 16:
+		return config{}, fmt.Errorf("--workers %d: want 1 to 16", c.workers)
+	case set["workers"] && c.workers == 0:
+		return config{}, errors.New("--workers 0: want 1 to 16 (leave it out for hookd dev)")
+	case set["workers"] && (sc.name == "fresh" || sc.name == "isolation"):
+		return config{}, fmt.Errorf("--workers does not go with --scenario %s, which runs hookd dev", sc.name)
+	case sc.name == "backlog" && c.workers == 0:
+		c.workers = 1
 	}
 
 	// Target.
@@ -227,6 +251,39 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 		}
 	} else if !set["endpoints"] {
 		c.endpoints = sc.endpoints
+	}
+	if sc.name == "fresh" || sc.name == "backlog" {
+		for _, f := range []string{"endpoints", "rate"} {
+			if set[f] {
+				return config{}, fmt.Errorf("--%s does not go with --scenario %s (one endpoint, closed loop)", f, sc.name)
+			}
+		}
+	}
+	switch sc.name {
+	case "fresh":
+		if set["messages"] {
+			return config{}, errors.New("--messages does not go with --scenario fresh: it publishes for --duration")
+		}
+		if !set["duration"] {
+			duration, set["duration"] = time.Minute, true
+		}
+		// The closed loop runs for --duration; the cap only sizes the
+		// receiver, for two phases.
+		messages = min(maxMessages/2, int(duration.Seconds()*20000)+1000)
+		set["messages"] = true
+	case "backlog":
+		c.backlogLight = 10 * time.Second // --duration: the light stream alone, before the backlog
+		if set["duration"] {
+			if duration <= 0 || duration > maxDuration {
+				return config{}, fmt.Errorf("--duration %s: want more than 0 and at most %s", duration, maxDuration)
+			}
+			c.backlogLight = duration
+		}
+		duration = maxDuration // the time limit of accepting the backlog
+		set["duration"] = true
+		if !set["drain-timeout"] {
+			c.drainTimeout = maxDuration
+		}
 	}
 	if c.endpoints < 1 || c.endpoints > maxEndpoints {
 		return config{}, fmt.Errorf("--endpoints %d: want 1 to %d", c.endpoints, maxEndpoints)

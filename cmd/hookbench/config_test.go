@@ -25,6 +25,9 @@ func TestParseConfigDefaults(t *testing.T) {
 		{"--start --scenario latency", 1, plan{openLoop: true, concurrency: 64, rate: 200, duration: 20 * time.Second}},
 		{"--start --scenario publish --duration 5s", 1, plan{openLoop: true, concurrency: 64, rate: 500, duration: 5 * time.Second}},
 		{"--start --rate 50 --concurrency 8", 1, plan{openLoop: true, concurrency: 8, rate: 50, duration: 20 * time.Second}},
+		{"--start --scenario fresh", 1, plan{concurrency: 64, messages: 1_201_000, duration: time.Minute}},
+		{"--start --scenario backlog --duration 3s", 1, plan{concurrency: 64, messages: 1_000_000, duration: maxDuration}},
+		{"--start --workers 2 --messages 500", 1, plan{concurrency: 64, messages: 500, duration: maxDuration}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.args, func(t *testing.T) {
@@ -83,6 +86,16 @@ func TestParseConfigRefuses(t *testing.T) {
 		{"--start --verify-every 0", "--verify-every"},
 		{"--start --tenant a/b", "--tenant"},
 		{"--start extra", "unexpected arguments"},
+		{"--target http://127.0.0.1:8080 --admin-key k --scenario fresh", "needs --start"},
+		{"--target http://127.0.0.1:8080 --admin-key k --scenario backlog", "needs --start"},
+		{"--target http://127.0.0.1:8080 --admin-key k --workers 2", "--workers is for --start"},
+		{"--start --workers 17", "want 1 to 16"},
+		{"--start --workers 0", "leave it out"},
+		{"--start --scenario fresh --workers 2", "runs hookd dev"},
+		{"--start --scenario fresh --messages 10", "publishes for --duration"},
+		{"--start --scenario backlog --rate 10", "closed loop"},
+		{"--start --scenario backlog --duration 11m", "at most 10m0s"},
+		{"--scenario chaos --workers 2", "--workers does not go with --scenario chaos"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.args, func(t *testing.T) {

@@ -27,6 +27,7 @@ type hookdOptions struct {
 // in a temp dir, on a free loopback port.
 type hookdProc struct {
 	cmd         *exec.Cmd
+	bin         string
 	pid         int
 	url         string
 	adminKey    string
@@ -53,17 +54,11 @@ func startHookd(ctx context.Context, opts hookdOptions, client *apiClient, logw 
 		}
 	}()
 
-	bin := opts.bin
-	if bin == "" {
-		bin = filepath.Join(dir, "hookd")
-		fmt.Fprintf(logw, "hookbench: building hookd (go build ./cmd/hookd)\n")
-		bctx, bcancel := context.WithTimeout(ctx, maxDuration)
-		defer bcancel()
-		build := exec.CommandContext(bctx, "go", "build", "-o", bin, "github.com/hookd/hookd/cmd/hookd")
-		if out, err := build.CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("build hookd (run hookbench from the hookd repo, or give --hookd-bin): %w\n%s", err, out)
-		}
+	bin, err := hookdBinary(ctx, opts.bin, dir, logw)
+	if err != nil {
+		return nil, err
 	}
+	h.bin = bin
 	if h.adminKey, err = newAdminKey(); err != nil {
 		return nil, err
 	}
@@ -105,6 +100,22 @@ func startHookd(ctx context.Context, opts hookdOptions, client *apiClient, logw 
 		h.databaseURL = strings.TrimSpace(string(b))
 	}
 	return h, nil
+}
+
+// hookdBinary returns bin, or builds hookd into dir when bin is empty.
+func hookdBinary(ctx context.Context, bin, dir string, logw io.Writer) (string, error) {
+	if bin != "" {
+		return bin, nil
+	}
+	bin = filepath.Join(dir, "hookd")
+	fmt.Fprintf(logw, "hookbench: building hookd (go build ./cmd/hookd)\n")
+	bctx, bcancel := context.WithTimeout(ctx, maxDuration)
+	defer bcancel()
+	build := exec.CommandContext(bctx, "go", "build", "-o", bin, "github.com/hookd/hookd/cmd/hookd")
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build hookd (run hookbench from the hookd repo, or give --hookd-bin): %w\n%s", err, out)
+	}
+	return bin, nil
 }
 
 // waitReady polls GET /readyz until it answers 200.

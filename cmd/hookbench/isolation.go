@@ -77,15 +77,17 @@ func (o isoOptions) endpointURL(t, j int, rcv *receiver, hole *blackHole) string
 // compares them.
 func runIsolation(ctx context.Context, cfg config, logw io.Writer) (*isoReport, error) {
 	rep := newIsoReport(cfg)
+	rep.Machine = newMachineInfo(cfg.hookd.bin)
+	defer rep.Machine.finish()
 	if !cfg.iso.onlyBad {
-		h, err := runIsoHalf(ctx, cfg, false, logw)
+		h, err := runIsoHalf(ctx, cfg, rep.Machine, false, logw)
 		rep.Healthy = h
 		if err != nil {
 			return rep, fmt.Errorf("all-healthy run: %w", err)
 		}
 	}
 	if !cfg.iso.onlyHealthy {
-		h, err := runIsoHalf(ctx, cfg, true, logw)
+		h, err := runIsoHalf(ctx, cfg, rep.Machine, true, logw)
 		rep.Bad = h
 		if err != nil {
 			return rep, fmt.Errorf("run with bad endpoints: %w", err)
@@ -98,7 +100,7 @@ func runIsolation(ctx context.Context, cfg config, logw io.Writer) (*isoReport, 
 // runIsoHalf runs one half: its own hookd dev with --start, its tenants,
 // the open loop and the wait for the healthy deliveries. It returns what
 // it measured whenever the load phase was reached.
-func runIsoHalf(ctx context.Context, cfg config, withBad bool, logw io.Writer) (*isoHalf, error) {
+func runIsoHalf(ctx context.Context, cfg config, machine *machineInfo, withBad bool, logw io.Writer) (*isoHalf, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	o := cfg.iso
@@ -161,6 +163,9 @@ func runIsoHalf(ctx context.Context, cfg config, withBad bool, logw io.Writer) (
 		return nil, fmt.Errorf("setup: %w", err)
 	}
 
+	if machine.Postgres == nil {
+		machine.readPostgres(ctx, dbURL)
+	}
 	var queue *queueSampler
 	if dbURL != "" {
 		pg, err := openPGStats(ctx, dbURL)
@@ -175,7 +180,7 @@ func runIsoHalf(ctx context.Context, cfg config, withBad bool, logw io.Writer) (
 	}
 
 	res.LoadBefore = loadAvg()
-	before := sampleResources(hookdPID, postgresPID)
+	before := sampleResources(targetProcs(hookdPID), postgresPID)
 	var counters loadCounters
 	stopProgress := startIsoProgress(logw, cfg.progress, &counters, rcv, hole, queue)
 	fmt.Fprintf(logw, "hookbench: isolation: publishing (%s across %d tenants)\n", describePlan(cfg.plan), o.tenants)
@@ -187,7 +192,7 @@ func runIsoHalf(ctx context.Context, cfg config, withBad bool, logw io.Writer) (
 	fmt.Fprintf(logw, "hookbench: isolation: published %d; waiting for %d healthy deliveries (up to %s)\n", load.ok, expected, cfg.drainTimeout)
 	drained := rcv.waitFor(ctx, expected, load.end.Add(cfg.drainTimeout))
 	stopProgress()
-	after := sampleResources(hookdPID, postgresPID)
+	after := sampleResources(targetProcs(hookdPID), postgresPID)
 	res.LoadAfter = loadAvg()
 	res.fill(load, rcv, expected, drained)
 	res.cpu(before, after)

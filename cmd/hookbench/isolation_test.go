@@ -51,6 +51,9 @@ func TestIsolationScenario(t *testing.T) {
 	require.Equal(t, 2, r.MeasuredPerTenant)
 	require.Equal(t, 60, r.Messages)
 	require.Contains(t, r.Order, "all healthy first")
+	require.NotNil(t, r.Machine)
+	require.NotNil(t, r.Machine.Postgres, "read from the --database-url: %s", r.Machine.PostgresNote)
+	require.NotEmpty(t, r.Machine.LoadEnd)
 
 	for _, half := range []*isoHalf{r.Healthy, r.Bad} {
 		require.NotNil(t, half)

@@ -37,6 +37,8 @@ type isoReport struct {
 	ThroughputRatio *float64 `json:"healthy_throughput_ratio,omitempty"`
 	Checks          []check  `json:"checks,omitempty"`
 	Notes           []string `json:"notes,omitempty"`
+
+	Machine *machineInfo `json:"machine"`
 }
 
 // isoHalf is what one half measured. "Healthy" deliveries are those to the
@@ -223,7 +225,9 @@ func (r *isoReport) writeTable(w io.Writer) error {
 		r.Tenants, r.EndpointsPerTenant, r.BlackHolesPerT, r.Answer500PerT, r.MeasuredPerTenant)
 	fmt.Fprintf(w, "load      open loop at %s messages/s for %gs (%d messages, %s deliveries/s, %s of them to measured endpoints), up to %d in flight, %d-byte payloads\n",
 		num(r.Rate), r.DurationSeconds, r.Messages, num(r.Rate*float64(r.EndpointsPerTenant)), num(r.OfferedHealthyRate), r.Concurrency, r.PayloadBytes)
-	fmt.Fprintf(w, "order     %s\n\n", r.Order)
+	fmt.Fprintf(w, "order     %s\n", r.Order)
+	r.Machine.write(w)
+	fmt.Fprintln(w)
 
 	var halves []*isoHalf
 	head := "measure"

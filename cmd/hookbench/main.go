@@ -51,6 +51,10 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		return chaosMain(ctx, cfg, stdout, stderr)
 	case "isolation":
 		return isolationMain(ctx, cfg, stdout, stderr)
+	case "fresh":
+		return freshMain(ctx, cfg, stdout, stderr)
+	case "backlog":
+		return backlogMain(ctx, cfg, stdout, stderr)
 	}
 
 	rep, err := run(ctx, cfg, stderr)
@@ -84,38 +88,33 @@ func run(ctx context.Context, cfg config, logw io.Writer) (*report, error) {
 	defer client.CloseIdleConnections()
 	api := &apiClient{base: cfg.target, key: cfg.adminKey, http: client}
 	target := cfg.target
-	hookdPID, postgresPID, dbURL := cfg.hookdPID, cfg.postgresPID, cfg.databaseURL
+	procs, postgresPID, dbURL := targetProcs(cfg.hookdPID), cfg.postgresPID, cfg.databaseURL
+	var own *ownHookd
 	var notes []string
 
 	if cfg.start {
-		h, err := startHookd(ctx, cfg.hookd, api, logw)
-		if err != nil {
+		var err error
+		if own, err = startOwn(ctx, cfg, api, logw); err != nil {
 			return nil, err
 		}
-		defer h.stop(logw)
-		target = h.url + " (hookd dev started by hookbench)"
-		hookdPID = h.pid
+		defer own.stop(logw)
+		target, notes = own.describe, own.notes
+		procs = own.procs()
 		if dbURL == "" {
-			dbURL = h.databaseURL
-			if dbURL == "" {
-				notes = append(notes, "hookd dev wrote no <data-dir>/postgres.url: no commit counts")
-			}
+			dbURL = own.databaseURL
 		}
-		if postgresPID == 0 {
-			if postgresPID = findPostmaster(h.dataDir); postgresPID == 0 {
-				notes = append(notes, "found no postmaster under the data dir: Postgres CPU counts every postgres process")
-			} else {
-				fmt.Fprintf(logw, "hookbench: hookd pid %d, its Postgres postmaster pid %d\n", hookdPID, postgresPID)
-			}
+		if postgresPID == 0 && own.postmaster > 0 {
+			postgresPID = own.postmaster
+			fmt.Fprintf(logw, "hookbench: hookd pid%s %s, its Postgres postmaster pid %d\n", plural(len(procs)), describeProcs(procs), postgresPID)
 		}
-		go func() {
-			select {
-			case <-h.exited():
-				cancel(fmt.Errorf("%w (log: %s)", errHookdExited, h.logPath))
-			case <-ctx.Done():
-			}
-		}()
+		own.watch(ctx, cancel)
 	}
+	bin := cfg.hookd.bin
+	if own != nil {
+		bin = own.bin
+	}
+	machine := newMachineInfo(bin)
+	machine.readPostgres(ctx, dbURL)
 
 	rcv, err := newReceiver(cfg.endpoints, cfg.plan.total(), cfg.verifyEvery)
 	if err != nil {
@@ -147,8 +146,8 @@ func run(ctx context.Context, cfg config, logw io.Writer) (*report, error) {
 		}
 	}
 
-	m := measurements{target: target, notes: notes}
-	m.before = sampleResources(hookdPID, postgresPID)
+	m := measurements{target: target, notes: notes, procs: procs, machine: machine}
+	m.before = sampleResources(procs, postgresPID)
 	if pg != nil {
 		if s, err := pg.sample(ctx); err == nil {
 			m.pgBefore = &s
@@ -169,12 +168,8 @@ func run(ctx context.Context, cfg config, logw io.Writer) (*report, error) {
 	m.drained = rcv.waitFor(ctx, expected, m.load.end.Add(cfg.drainTimeout))
 	stopProgress()
 
-	m.after = sampleResources(hookdPID, postgresPID)
-	if hookdPID > 0 {
-		if rss, err := peakRSS(hookdPID); err == nil {
-			m.hookdRSS = &rss
-		}
-	}
+	m.after = sampleResources(procs, postgresPID)
+	m.rss = peakRSSes(procs)
 	m.recv = rcv.stats()
 	m.missing, m.missingSample = rcv.missing(m.load.acked, 10)
 
@@ -195,6 +190,7 @@ func run(ctx context.Context, cfg config, logw io.Writer) (*report, error) {
 		scancel()
 	}
 
+	machine.finish()
 	rep := newReport(cfg, m)
 	if cause := context.Cause(ctx); cause != nil {
 		rep.Interrupted = cause.Error()
@@ -223,24 +219,6 @@ func setup(ctx context.Context, api *apiClient, cfg config, rcv *receiver) error
 		}
 	}
 	return rcv.setSecrets(secrets)
-}
-
-// sampleResources reads the CPU counters of hookd (pid > 0), Postgres and
-// hookbench itself.
-func sampleResources(hookdPID, postgresPID int) resources {
-	r := resources{at: time.Now()}
-	if st, err := readProcStat(os.Getpid()); err == nil {
-		r.benchCPU, r.benchOK = st.ownCPU(), true
-	}
-	if hookdPID > 0 {
-		if st, err := readProcStat(hookdPID); err == nil {
-			r.hookdCPU, r.hookdOK = st.ownCPU(), true
-		}
-	}
-	if cpu, n, err := postgresCPU(postgresPID); err == nil {
-		r.pgCPU, r.pgProcs, r.pgOK = cpu, n, true
-	}
-	return r
 }
 
 // startProgress prints a progress line every interval until the returned

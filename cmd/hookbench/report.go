@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -52,9 +53,17 @@ type report struct {
 	PGCommitsPerDelivery  *float64 `json:"pg_commits_per_delivery"`
 	PGWALBytesPerDelivery *float64 `json:"pg_wal_bytes_per_delivery"`
 
-	Checks      []check  `json:"checks"`
-	Notes       []string `json:"notes,omitempty"`
-	Interrupted string   `json:"interrupted,omitempty"`
+	// The hookd processes one by one (one for hookd dev; an api and the
+	// workers with --workers), the cores each side kept busy, and what
+	// that says limited the rate.
+	HookdProcesses []hookdProcUse `json:"hookd_processes"`
+	Cores          *coresUsed     `json:"cores_used"`
+	Limit          string         `json:"limited_by"`
+
+	Machine     *machineInfo `json:"machine"`
+	Checks      []check      `json:"checks"`
+	Notes       []string     `json:"notes,omitempty"`
+	Interrupted string       `json:"interrupted,omitempty"`
 }
 
 // latencyMS is a latency summary in milliseconds.
@@ -100,22 +109,12 @@ type measurements struct {
 	missingSample []string
 	drained       bool
 	before, after resources
-	hookdRSS      *int64
+	procs         []hookdRef
+	rss           map[int]int64 // peak RSS by pid
+	machine       *machineInfo
 	pgBefore      *pgSample
 	pgAfter       *pgSample
 	notes         []string
-}
-
-// resources is a reading of CPU counters.
-type resources struct {
-	at       time.Time
-	hookdCPU time.Duration
-	hookdOK  bool
-	pgCPU    time.Duration
-	pgProcs  int
-	pgOK     bool
-	benchCPU time.Duration
-	benchOK  bool
 }
 
 func newReport(cfg config, m measurements) report {
@@ -145,6 +144,7 @@ func newReport(cfg config, m measurements) report {
 		SignatureFailures:     m.recv.sigFailed,
 		FirstSignatureFailure: m.recv.firstSigErr,
 		Notes:                 m.notes,
+		Machine:               m.machine,
 	}
 	if cfg.plan.openLoop {
 		r.Loop, r.Rate = "open", cfg.plan.rate
@@ -180,7 +180,20 @@ func newReport(cfg config, m measurements) report {
 			r.PGWALBytesPerDelivery = ptr(float64(m.pgAfter.walBytes-m.pgBefore.walBytes) / n)
 		}
 	}
-	r.HookdPeakRSSBytes = m.hookdRSS
+	if len(m.rss) > 0 {
+		var sum int64
+		for _, v := range m.rss {
+			sum += v
+		}
+		r.HookdPeakRSSBytes = &sum
+	}
+	r.HookdProcesses = procUses(m.procs, m.before, m.after, m.rss, m.recv.unique)
+	r.Cores = newCoresUsed(m.before, m.after)
+	cores := 0
+	if m.machine != nil {
+		cores = m.machine.Cores
+	}
+	r.Limit = r.Cores.limit(cores)
 	r.Checks = checks(cfg, r)
 	return r
 }
@@ -232,7 +245,9 @@ func (r *report) writeTable(w io.Writer) error {
 		load = fmt.Sprintf("open loop at %s publishes/s, up to %d in flight", num(r.Rate), r.Concurrency)
 	}
 	fmt.Fprintf(w, "scenario  %s: %s, %d endpoint%s, %d-byte payloads\n", r.Scenario, load, r.Endpoints, plural(r.Endpoints), r.PayloadBytes)
-	fmt.Fprintf(w, "target    %s\n\n", r.Target)
+	fmt.Fprintf(w, "target    %s\n", r.Target)
+	r.Machine.write(w)
+	fmt.Fprintln(w)
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	row := func(k, format string, a ...any) { fmt.Fprintf(tw, "%s\t%s\n", k, fmt.Sprintf(format, a...)) }
@@ -263,10 +278,20 @@ func (r *report) writeTable(w io.Writer) error {
 	if r.HookdPeakRSSBytes != nil {
 		rss = fmt.Sprintf("%.1f MiB", float64(*r.HookdPeakRSSBytes)/(1<<20))
 	}
+	if len(r.HookdProcesses) > 1 {
+		rss += fmt.Sprintf(", summed over %d processes", len(r.HookdProcesses))
+	}
 	row("hookd peak RSS", "%s", rss)
+	if len(r.HookdProcesses) > 1 {
+		for _, p := range r.HookdProcesses {
+			row("  "+p.Role+" "+strconv.Itoa(p.PID), "%s CPU per 1k deliveries, %s CPU, peak RSS %s",
+				optional(p.CPUPer1k, "%.3f s", "n/a"), optional(p.CPUSeconds, "%.1f s", "n/a"), mib(p.PeakRSSBytes))
+		}
+	}
 	row("hookbench CPU per 1k deliveries", "%s", optional(r.BenchCPUPer1k, "%.3f s", "n/a"))
 	row("Postgres commits per delivery", "%s", optional(r.PGCommitsPerDelivery, "%.2f", "n/a (give --database-url)"))
 	row("Postgres WAL per delivery", "%s", optional(r.PGWALBytesPerDelivery, "%.0f bytes", "n/a (give --database-url)"))
+	row("limited by", "%s", r.Limit)
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -317,6 +342,14 @@ func num(v float64) string {
 		return fmt.Sprintf("%.0f", v)
 	}
 	return fmt.Sprintf("%.2f", v)
+}
+
+// mib prints bytes as MiB, n/a for nil.
+func mib(v *int64) string {
+	if v == nil {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.1f MiB", float64(*v)/(1<<20))
 }
 
 func unitSuffix(u string) string {

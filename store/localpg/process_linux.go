@@ -25,3 +25,13 @@ func processName(pid int) (string, bool) {
 	}
 	return strings.TrimSpace(string(b)), true
 }
+
+// removeSharedMemory removes the System V shared memory segment id (IPC_RMID),
+// if id is not negative. Errors are ignored: the segment may be gone.
+func removeSharedMemory(id int) {
+	if id < 0 {
+		return
+	}
+	const ipcRMID = 0
+	_, _, _ = syscall.Syscall(syscall.SYS_SHMCTL, uintptr(id), ipcRMID, 0)
+}

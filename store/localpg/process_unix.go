@@ -13,3 +13,7 @@ func setDaemonAttrs(attr *syscall.SysProcAttr) {
 
 // processName is not known outside Linux.
 func processName(int) (string, bool) { return "", false }
+
+// removeSharedMemory is left to the next postgres on the data dir outside
+// Linux.
+func removeSharedMemory(int) {}

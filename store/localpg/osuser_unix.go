@@ -134,9 +134,3 @@ func processAlive(pid int) bool {
 	err := syscall.Kill(pid, 0)
 	return err == nil || (!errors.Is(err, syscall.ESRCH) && !errors.Is(err, syscall.EPERM))
 }
-
-// killGroup sends SIGKILL to every process in the process group that pid
-// leads.
-func killGroup(pid int) error {
-	return syscall.Kill(-pid, syscall.SIGKILL)
-}

@@ -208,8 +208,9 @@ func (c *Cluster) Promote(ctx context.Context) error {
 }
 
 // Kill ends postgres as a crash does: the postmaster and every backend get
-// SIGKILL at once, so nothing is shut down, checkpointed or handed over and
-// clients see their connections cut. What was committed survives in the
+// SIGKILL (on Linux; elsewhere only the postmaster, and its backends exit
+// when they see it gone), so nothing is shut down, checkpointed or handed
+// over and clients see their connections cut. What was committed survives in the
 // WAL (unless Fast), and on a primary with a synchronous standby on the
 // standby too. The cluster counts as stopped afterwards; Start on its data
 // dir recovers it. It is for fault tests.
@@ -227,9 +228,7 @@ func (c *Cluster) Kill() error {
 	}
 	pid := c.cmd.Process.Pid
 	shm := c.sharedMemoryID()
-	// postgres leads its own process group (setDaemonAttrs), and its
-	// backends are in it.
-	if err := killGroup(pid); err != nil {
+	if err := killPostmaster(pid); err != nil {
 		_ = c.cmd.Process.Kill()
 		<-c.done
 		return fmt.Errorf("kill postgres: %w", err)

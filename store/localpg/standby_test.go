@@ -98,6 +98,12 @@ func TestStandby(t *testing.T) {
 	if _, err := pgx.Connect(t.Context(), primary.URL("postgres")); err == nil {
 		t.Fatal("connected to the primary after Kill")
 	}
+	// Its backend was killed too: it had no moment to say the postmaster
+	// died (57P01) before the connection went.
+	_, err = pconn.Exec(t.Context(), "select 1")
+	if pgErr := (*pgconn.PgError)(nil); err == nil || (runtime.GOOS == "linux" && errors.As(err, &pgErr)) {
+		t.Fatalf("query on a connection of the killed primary: err = %v, want the connection cut", err)
+	}
 	if err := primary.Stop(); err != nil {
 		t.Errorf("Stop after Kill: %v", err)
 	}

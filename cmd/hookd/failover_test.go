@@ -42,7 +42,7 @@ func TestFailover(t *testing.T) {
 	standby, err := primary.StartStandby(ctx, localpg.StandbyOptions{DataDir: filepath.Join(dir, "standby")})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = standby.Stop() })
-	dbURL := fmt.Sprintf("postgres://postgres@127.0.0.1:%d,127.0.0.1:%d/postgres?sslmode=disable&target_session_attrs=read-write",
+	dbURL := fmt.Sprintf("postgres://postgres@127.0.0.1:%d,127.0.0.1:%d/postgres?sslmode=disable&target_session_attrs=read-write&connect_timeout=5",
 		primary.Port(), standby.Port())
 	secretKey, err := store.GenerateKey()
 	require.NoError(t, err)
@@ -142,6 +142,10 @@ func TestFailover(t *testing.T) {
 	default:
 		require.Equal(t, pid, p.cmd.Process.Pid)
 	}
+	ready, err := http.Get(c.base + "/readyz")
+	require.NoError(t, err)
+	ready.Body.Close()
+	require.Equal(t, http.StatusOK, ready.StatusCode, "ready on the new primary")
 
 	// Every accepted message arrives. Jobs whose end the dead primary never
 	// recorded are given back by hookd's rescue (delivery/rescue.go) a

@@ -3,6 +3,9 @@
 //
 // It backs `hookd dev`, which keeps its cluster under ./.hookd across runs,
 // and the test helper, which starts one throwaway cluster per test binary.
+// For failover tests a cluster can have a synchronous streaming standby
+// (StartStandby), be killed as in a crash (Kill), and the standby promoted
+// (Promote).
 // A cluster listens on 127.0.0.1 only, has no Unix socket, and trusts every
 // local TCP connection as the superuser "postgres". The server log goes to
 // postgres.log inside the data dir.

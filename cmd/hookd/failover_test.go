@@ -158,8 +158,20 @@ func TestFailover(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d accepted messages never delivered (e.g. %s); River's jobs by state: %s",
-				len(missing), len(accepted), missing[0], jobStates(t, standby.URL("postgres")))
+			acceptedAt := map[string]time.Duration{}
+			for _, r := range res {
+				if r.id != "" {
+					acceptedAt[r.id] = r.at.Sub(killedAt)
+				}
+			}
+			var why []string
+			for _, id := range missing[:min(len(missing), 5)] {
+				why = append(why, fmt.Sprintf("%s (accepted %s after the kill): %s", id,
+					acceptedAt[id].Round(time.Millisecond), messageState(t, standby.URL("postgres"), id)))
+			}
+			t.Fatalf("%d of %d accepted messages never delivered (promoted %s after the kill):\n%s\nRiver's jobs by state: %s",
+				len(missing), len(accepted), promotedAt.Sub(killedAt).Round(time.Millisecond),
+				strings.Join(why, "\n"), jobStates(t, standby.URL("postgres")))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -413,4 +425,40 @@ func jobStates(t *testing.T, url string) string {
 		return err.Error()
 	}
 	return strings.Join(states, ", ")
+}
+
+// messageState says what the database holds of message id, for a
+// failure's message: whether it is stored, and its deliveries' states and
+// attempts.
+func messageState(t *testing.T, url, id string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err.Error()
+	}
+	defer conn.Close(ctx)
+	var stored bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM messages WHERE id = $1)", id).Scan(&stored); err != nil {
+		return err.Error()
+	}
+	if !stored {
+		return "not stored"
+	}
+	rows, err := conn.Query(ctx, `SELECT 'delivery ' || d.status || ', ' || d.attempts || ' attempts: ' ||
+			coalesce(string_agg(a.status || ' ' || coalesce(a.status_code::text, '') || ' ' || a.error_class || ' ' || a.error, '; '), 'none')
+		FROM deliveries d LEFT JOIN attempts a ON a.delivery_id = d.id
+		WHERE d.message_id = $1 GROUP BY d.id, d.status, d.attempts`, id)
+	if err != nil {
+		return err.Error()
+	}
+	states, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err.Error()
+	}
+	if len(states) == 0 {
+		return "stored, without deliveries"
+	}
+	return "stored; " + strings.Join(states, " | ")
 }

@@ -147,6 +147,15 @@ func (cs *circuits) gateWaiting(ctx context.Context, endpoint uuid.UUID, maxInFl
 	}
 }
 
+// closed tells whether endpoint's circuit is closed, so that a wait gate
+// gave it was for a slot under the in-flight cap.
+func (cs *circuits) closed(endpoint uuid.UUID) bool {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	c := cs.m[endpoint]
+	return c == nil || c.state == store.CircuitClosed
+}
+
 // capped tells whether endpoint's attempts in flight fill its cap with its
 // circuit closed (a wait that a moment may end).
 func (cs *circuits) capped(endpoint uuid.UUID, maxInFlight int) bool {

@@ -111,6 +111,32 @@ func TestCircuitOpensProbesAndCloses(t *testing.T) {
 	}
 }
 
+// A delivery waiting for a slot under its endpoint's in-flight cap keeps
+// waiting, however old it gets: only a wait in an open circuit may outlast
+// its retry schedule and fail it. (A backlog older than the schedule, as a
+// Postgres outage or failover leaves, was failed unsent behind a slow
+// attempt.)
+func TestCappedDeliveryOutlivesItsSchedule(t *testing.T) {
+	t.Parallel()
+	f := setup(t, delivery.Config{MaxInFlight: 1, Schedule: delivery.Schedule{100 * time.Millisecond}})
+	rc := newReceiver(t, func(n int, _ *http.Request) (int, http.Header, string) {
+		if n == 1 {
+			time.Sleep(2 * time.Second) // holds the one slot past the others' schedule
+		}
+		return http.StatusNoContent, nil, ""
+	})
+	tn := storetest.Tenant(t, f.st, nil)
+	ep := storetest.Endpoint(t, f.st, tn.ID, &storetest.EndpointOpts{URL: rc.srv.URL})
+	var ms []store.Message
+	for range 3 {
+		ms = append(ms, f.publish(t, tn.ID, "a.b", `{}`))
+	}
+	for _, m := range ms {
+		f.waitStatus(t, tn.ID, m.ID, ep.ID, store.DeliverySucceeded)
+	}
+	require.Len(t, rc.requests(), 3)
+}
+
 // Every attempt failing for FailingAfter makes an endpoint failing; for
 // DisableAfter, disabled, with its retrying deliveries parked. The SaaS is
 // told each time, and of the recovery.

@@ -253,8 +253,10 @@ func (s *Service) deliver(ctx context.Context, args DeliverArgs, direct int64) (
 	}
 	wait, probe, transition := s.circuits.gateWaiting(ctx, e.ID, maxInFlight, trigger == store.TriggerManual)
 	if wait > 0 {
-		if trigger == store.TriggerScheduled && time.Since(d.CreatedAt) > s.scheduleSpan() {
-			// Its whole schedule went by while the circuit was open.
+		if trigger == store.TriggerScheduled && time.Since(d.CreatedAt) > s.scheduleSpan() && !s.circuits.closed(e.ID) {
+			// Its whole schedule went by while the circuit was open. (A wait
+			// for a slot under the cap, circuit closed, fails nothing: the
+			// endpoint answers, and the delivery's turn is coming.)
 			return s.store.FailDelivery(ctx, d.ID)
 		}
 		return river.JobSnooze(wait) // not an attempt: the schedule is unchanged

@@ -3,6 +3,9 @@
 //
 // It backs `hookd dev`, which keeps its cluster under ./.hookd across runs,
 // and the test helper, which starts one throwaway cluster per test binary.
+// For failover tests a cluster can have a synchronous streaming standby
+// (StartStandby), be killed as in a crash (Kill), and the standby promoted
+// (Promote).
 // A cluster listens on 127.0.0.1 only, has no Unix socket, and trusts every
 // local TCP connection as the superuser "postgres". The server log goes to
 // postgres.log inside the data dir.
@@ -88,6 +91,11 @@ type Options struct {
 	// and full_page_writes are off and initdb skips syncing. The default is
 	// durable.
 	Fast bool
+	// Replication readies the cluster to be the primary of a standby started
+	// with StartStandby: WAL is kept for replicas (wal_level=replica, WAL
+	// senders and slots), and synchronous_commit stays on even when Fast,
+	// so that a commit can wait for a synchronous standby.
+	Replication bool
 	// Logger receives start and stop events. Nil discards them.
 	Logger *slog.Logger
 	// BinDir holds initdb and postgres. Empty means FindBinDir.
@@ -100,6 +108,7 @@ type Cluster struct {
 	binDir  string
 	port    int
 	fast    bool
+	repl    bool // Options.Replication
 	logger  *slog.Logger
 	owner   *osUser // non-nil when postgres runs as another OS user
 
@@ -147,6 +156,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		dataDir: dataDir,
 		binDir:  binDir,
 		fast:    opts.Fast,
+		repl:    opts.Replication,
 		logger:  logger,
 		owner:   owner,
 	}
@@ -168,23 +178,33 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		return nil, fmt.Errorf("check data dir: %w", err)
 	}
 
+	if err := c.launchOnPort(ctx, port, auto); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// launchOnPort launches postgres on port, remembering the port in the data
+// dir when it was picked here (auto), and tries a fresh port when another
+// process takes an auto port while postgres starts.
+func (c *Cluster) launchOnPort(ctx context.Context, port int, auto bool) error {
 	for attempt := 1; ; attempt++ {
 		c.port = port
 		if auto {
 			if err := c.writeFile(portFileName, []byte(strconv.Itoa(port)+"\n")); err != nil {
-				return nil, fmt.Errorf("remember port: %w", err)
+				return fmt.Errorf("remember port: %w", err)
 			}
 		}
 		err := c.launch(ctx)
 		if err == nil {
-			return c, nil
+			return nil
 		}
 		if !errors.Is(err, errPortTaken) || !auto || attempt == portAttempts {
-			return nil, err
+			return err
 		}
-		logger.Debug("port taken while postgres started, trying another", "port", port)
+		c.logger.Debug("port taken while postgres started, trying another", "port", port)
 		if port, err = freePort(); err != nil {
-			return nil, err
+			return err
 		}
 	}
 }
@@ -273,10 +293,16 @@ func (c *Cluster) launch(ctx context.Context) error {
 		"-c", "shared_buffers=128MB",
 	}
 	if c.fast {
+		args = append(args, "-c", "fsync=off", "-c", "full_page_writes=off")
+		if !c.repl {
+			args = append(args, "-c", "synchronous_commit=off")
+		}
+	}
+	if c.repl {
 		args = append(args,
-			"-c", "fsync=off",
-			"-c", "synchronous_commit=off",
-			"-c", "full_page_writes=off",
+			"-c", "wal_level=replica",
+			"-c", "max_wal_senders=10",
+			"-c", "max_replication_slots=10",
 		)
 	}
 	cmd := exec.Command(filepath.Join(c.binDir, "postgres"), args...)

@@ -13,3 +13,14 @@ func setDaemonAttrs(attr *syscall.SysProcAttr) {
 
 // processName is not known outside Linux.
 func processName(int) (string, bool) { return "", false }
+
+// removeSharedMemory is left to the next postgres on the data dir outside
+// Linux.
+func removeSharedMemory(int) {}
+
+// killPostmaster kills the postmaster pid with SIGKILL. Without /proc to
+// find its children, they are left to notice its death and exit, which
+// postgres children do within moments.
+func killPostmaster(pid int) error {
+	return syscall.Kill(pid, syscall.SIGKILL)
+}

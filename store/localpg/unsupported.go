@@ -22,3 +22,5 @@ func (*osUser) makeReachable(string, *slog.Logger) error { return nil }
 func setDaemonAttrs(*syscall.SysProcAttr)                {}
 func processAlive(int) bool                              { return false }
 func processName(int) (string, bool)                     { return "", false }
+func killPostmaster(int) error                           { return errors.New("localpg supports only Unix-like systems") }
+func removeSharedMemory(int)                             {}

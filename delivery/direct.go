@@ -129,10 +129,24 @@ func (s *Service) runDirect(j *rivertype.JobRow) {
 	} else {
 		s.logger.Info("direct attempt handed to River", "delivery", args.DeliveryID, "error", err)
 	}
-	rctx, rcancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer rcancel()
-	if err := s.store.RescheduleJob(rctx, j.ID, at); err != nil {
-		// The job stays scheduled at its fallback time.
-		s.logger.Warn("direct attempt: reschedule its job", "job", j.ID, "error", err)
+	// When Postgres is what failed (an outage, a failover), keep trying
+	// until it answers, so that the delivery goes on seconds after it is
+	// back rather than at the fallback's time. Past that time the job runs
+	// by itself.
+	deadline := j.ScheduledAt
+	wait := 100 * time.Millisecond
+	for {
+		rctx, rcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := s.store.RescheduleJob(rctx, j.ID, at)
+		rcancel()
+		if err == nil {
+			return
+		}
+		if time.Now().Add(wait).After(deadline) || s.direct.ctx.Err() != nil {
+			s.logger.Warn("direct attempt: its job runs at its fallback time", "job", j.ID, "error", err)
+			return
+		}
+		time.Sleep(wait)
+		wait = min(2*wait, 2*time.Second)
 	}
 }

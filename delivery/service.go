@@ -50,9 +50,12 @@ type Config struct {
 	// Logger receives River's and our logs; nil discards.
 	Logger *slog.Logger
 	// Retention is how long messages, deliveries and attempts are kept
-	// (DefaultRetention); negative keeps them forever. A message with a
-	// pending delivery is kept until it is done. It is also the window in
-	// which an idempotency key returns the first message.
+	// (DefaultRetention); negative keeps them forever. Whole days go at
+	// once (the history is partitioned by day), when the last of the day
+	// is older than Retention; a delivery still pending or parked then
+	// goes with its message (see the README's "History and retention").
+	// It is also the window in which an idempotency key returns the first
+	// message.
 	Retention time.Duration
 	// Registry receives delivery's metrics; nil keeps them unregistered.
 	Registry prometheus.Registerer
@@ -199,6 +202,10 @@ func New(pool *pgxpool.Pool, st *store.Store, cfg Config) (*Service, error) {
 		river.AddWorker(workers, &retentionWorker{s: s}) // also where retention is off: another node may enqueue it
 		river.AddWorker(workers, &sweepWorker{s: s})
 		river.AddWorker(workers, &healthWorker{s: s})
+		river.AddWorker(workers, &partitionWorker{s: s})
+		rc.PeriodicJobs = append(rc.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+			func() (river.JobArgs, *river.InsertOpts) { return PartitionArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}))
 		rc.PeriodicJobs = append(rc.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(healthInterval),
 			func() (river.JobArgs, *river.InsertOpts) { return HealthArgs{}, nil }, nil))
 		if cfg.Retention > 0 {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -122,6 +123,9 @@ func (s *Store) RecordAttempts(ctx context.Context, recs []AttemptRecord) error 
 		durations[i] = int32(a.Duration.Milliseconds())
 		started[i], next[i] = a.StartedAt, r.NextAttemptAt
 	}
+	// The range of the deliveries' ids prunes the partitions of
+	// deliveries that the update joins (Postgres does not prune on a join).
+	lo, hi := idRange(deliveries)
 	_, err := s.db.Exec(ctx, `WITH input AS (
 			SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[], $7::text[],
 				$8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
@@ -132,7 +136,7 @@ func (s *Store) RecordAttempts(ctx context.Context, recs []AttemptRecord) error 
 		), upd AS (
 			UPDATE deliveries d SET attempts = d.attempts + 1, status = i.new_status,
 				next_attempt_at = i.next_attempt_at, last_status_code = i.status_code, updated_at = now()
-			FROM input i WHERE d.id = i.delivery_id
+			FROM input i WHERE d.id = i.delivery_id AND d.id BETWEEN $23 AND $24
 			RETURNING d.id, d.attempts
 		)
 		INSERT INTO attempts (id, tenant_id, delivery_id, message_id, endpoint_id, attempt, trigger, status, status_code,
@@ -143,7 +147,7 @@ func (s *Store) RecordAttempts(ctx context.Context, recs []AttemptRecord) error 
 			i.error_class, i.error, i.remote_addr, i.url, i.duration_ms, i.timings::jsonb, i.replay_id, i.started_at
 		FROM input i JOIN upd ON upd.id = i.delivery_id`,
 		ids, deliveries, messages, endpoints, replays, tenants, triggers, statuses, classes, errs,
-		remotes, urls, newStatuses, reqH, respH, tims, codes, bodies, truncated, durations, started, next)
+		remotes, urls, newStatuses, reqH, respH, tims, codes, bodies, truncated, durations, started, next, lo, hi)
 	if err != nil {
 		return fmt.Errorf("record %d attempts: %w", n, err)
 	}
@@ -210,6 +214,11 @@ func (s *Store) ListAttempts(ctx context.Context, tenant string, f AttemptFilter
 	var message, endpoint, minID, maxID *uuid.UUID
 	if f.MessageID != uuid.Nil {
 		message = &f.MessageID
+		// No attempt of a message is older than it: skip the partitions
+		// before it.
+		if id := sinceMessage(f.MessageID); id != uuid.Nil {
+			minID = &id
+		}
 	}
 	if f.EndpointID != uuid.Nil {
 		endpoint = &f.EndpointID
@@ -223,7 +232,9 @@ func (s *Store) ListAttempts(ctx context.Context, tenant string, f AttemptFilter
 	if !f.Since.IsZero() {
 		since = &f.Since
 		id := minV7(f.Since.Add(-time.Minute)) // a minute for a clock that stepped back
-		minID = &id
+		if minID == nil || bytes.Compare(id[:], minID[:]) > 0 {
+			minID = &id
+		}
 	}
 	if !f.Until.IsZero() {
 		until = &f.Until

@@ -57,7 +57,7 @@ func (s *Store) CountBackfill(ctx context.Context, f BackfillFilter) (int, error
 func (s *Store) BackfillMessages(ctx context.Context, f BackfillFilter, limit int) ([]Message, error) {
 	where, args := f.where()
 	rows, err := s.db.Query(ctx, `SELECT id, tenant_id, event_type, ''::bytea, channels, coalesce(idempotency_key, ''),
-			created_at, coalesce(trace_parent, ''), version
+			created_at, coalesce(trace_parent, ''), version, expires_at, expunged_at
 		FROM messages m WHERE `+where+` ORDER BY m.id LIMIT $8`, append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("backfill messages: %w", err)
@@ -85,12 +85,12 @@ func (s *Store) InsertScheduledDeliveries(ctx context.Context, tenant string, en
 		return nil, fmt.Errorf("insert scheduled deliveries: %d messages but %d times", len(messages), len(at))
 	}
 	ids := make([]uuid.UUID, len(messages))
-	for i := range ids {
-		ids[i] = NewID()
+	for i, m := range messages {
+		ids[i] = DeliveryID(m, endpoint)
 	}
 	rows, err := s.db.Query(ctx, `INSERT INTO deliveries (id, tenant_id, message_id, endpoint_id, next_attempt_at)
 		SELECT id, $1, message_id, $2, at FROM unnest($3::uuid[], $4::uuid[], $5::timestamptz[]) AS t(id, message_id, at)
-		ON CONFLICT (message_id, endpoint_id) DO NOTHING RETURNING id, message_id, next_attempt_at`,
+		ON CONFLICT DO NOTHING RETURNING id, message_id, next_attempt_at`,
 		tenant, endpoint, ids, messages, at)
 	if err != nil {
 		return nil, fmt.Errorf("insert scheduled deliveries: %w", err)

@@ -43,9 +43,26 @@ LANGUAGE sql IMMUTABLE STRICT AS $$
     SELECT (lpad(to_hex(floor(extract(epoch FROM t) * 1000)::bigint), 12, '0') || '70008000000000000000')::uuid
 $$;
 
-CREATE FUNCTION hookd_v7_time(id uuid) RETURNS timestamptz
+CREATE FUNCTION hookd_v7_ms(id uuid) RETURNS bigint
 LANGUAGE sql IMMUTABLE STRICT AS $$
-    SELECT to_timestamp(('x' || left(replace(id::text, '-', ''), 12))::bit(48)::bigint / 1000.0)
+    SELECT ('x' || left(replace(id::text, '-', ''), 12))::bit(48)::bigint
+$$;
+
+CREATE FUNCTION hookd_v7_at_ms(ms bigint) RETURNS uuid
+LANGUAGE sql IMMUTABLE STRICT AS $$
+    SELECT (lpad(to_hex(greatest(ms, 0)), 12, '0') || '70008000000000000000')::uuid
+$$;
+
+-- hookd_deliveries_from and hookd_deliveries_to bound the ids of the
+-- deliveries of a message: [from, to). A delivery made since 0013 has its
+-- message's millisecond (store.DeliveryID); one of the legacy partition
+-- was made after its message (a minute of slack for clocks), anywhere
+-- below the legacy's upper bound (hookd_legacy_upper, set below). A query
+-- by message_id that adds "id >= from AND id < to" reads one partition.
+-- The attempts of a message are at or after hookd_deliveries_from too.
+CREATE FUNCTION hookd_deliveries_from(message uuid) RETURNS uuid
+LANGUAGE sql IMMUTABLE STRICT AS $$
+    SELECT hookd_v7_at_ms(hookd_v7_ms(message) - 60000)
 $$;
 
 -- hookd_ensure_partitions creates the daily partitions of the days from
@@ -148,7 +165,15 @@ BEGIN
             tbl, tbl || '_legacy', cut);
     END LOOP;
     PERFORM hookd_ensure_partitions(cut_day, 3);
+    -- IMMUTABLE, so that the planner folds it and prunes at plan time.
+    EXECUTE format('CREATE FUNCTION hookd_legacy_upper() RETURNS uuid LANGUAGE sql IMMUTABLE AS %L',
+        format('SELECT %L::uuid', cut));
 END
+$$;
+
+CREATE FUNCTION hookd_deliveries_to(message uuid) RETURNS uuid
+LANGUAGE sql IMMUTABLE STRICT AS $$
+    SELECT greatest(hookd_v7_at_ms(hookd_v7_ms(message) + 1), hookd_legacy_upper())
 $$;
 
 DROP INDEX messages_legacy_idempotency_idx;

@@ -37,7 +37,8 @@ func (f BackfillFilter) where() (string, []any) {
 		AND ((cardinality($4::text[]) = 0 AND cardinality($5::text[]) = 0) OR m.event_type = ANY($4)
 			OR EXISTS (SELECT 1 FROM unnest($5::text[]) p WHERE starts_with(m.event_type, p)))
 		AND (cardinality($6::text[]) = 0 OR m.channels && $6)
-		AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.endpoint_id = $7)`,
+		AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.endpoint_id = $7
+			AND d.id >= hookd_deliveries_from(m.id) AND d.id < hookd_deliveries_to(m.id))`,
 		[]any{f.TenantID, f.Since, minV7(f.Since.Add(-time.Minute)), orEmpty(f.EventTypes), orEmpty(f.Prefixes),
 			orEmpty(f.Channels), f.EndpointID}
 }

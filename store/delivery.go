@@ -77,9 +77,9 @@ func (s *Store) InsertDeliveries(ctx context.Context, ds []NewDelivery) ([]uuid.
 
 // MessageDeliveries returns the deliveries of one message, oldest first.
 func (s *Store) MessageDeliveries(ctx context.Context, tenant string, message uuid.UUID) ([]Delivery, error) {
-	// The bound on the id skips the partitions older than the message.
+	// The bounds on the id read the message's partition alone.
 	rows, err := s.db.Query(ctx, `SELECT `+deliveryCols+` FROM deliveries WHERE tenant_id = $1 AND message_id = $2
-		AND id >= $3 ORDER BY created_at, id`, tenant, message, sinceMessage(message))
+		AND id >= hookd_deliveries_from($2) AND id < hookd_deliveries_to($2) ORDER BY created_at, id`, tenant, message)
 	if err != nil {
 		return nil, fmt.Errorf("message deliveries: %w", err)
 	}

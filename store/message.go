@@ -226,6 +226,7 @@ func (s *Store) ListMessages(ctx context.Context, tenant string, f MessageFilter
 		  AND ($4::timestamptz IS NULL OR created_at >= $4)
 		  AND ($5::timestamptz IS NULL OR created_at < $5)
 		  AND (($6::uuid IS NULL AND $7 = '') OR EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id
+			AND d.id >= hookd_deliveries_from(m.id) AND d.id < hookd_deliveries_to(m.id)
 			AND ($6::uuid IS NULL OR d.endpoint_id = $6) AND ($7 = '' OR d.status = $7)))
 		  AND ($9 = '' OR $9 = ANY (channels))
 		ORDER BY id DESC LIMIT $8`, tenant, after, f.EventType, since, until, endpoint, f.Status, p.Limit+1, f.Channel)

@@ -90,14 +90,16 @@ func (s *Store) deleteOwnExpired(ctx context.Context, limit int) (int, error) {
 	var gone int
 	err := s.db.QueryRow(ctx, `WITH old AS (
 			SELECT m.id, m.tenant_id, m.idempotency_key FROM messages m WHERE m.expires_at < now()
-			  AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.status = 'pending')
+			  AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.status = 'pending'
+				AND d.id >= hookd_deliveries_from(m.id) AND d.id < hookd_deliveries_to(m.id))
 			ORDER BY m.expires_at LIMIT $1
 		), edge AS (
-			SELECT hookd_v7_floor(min(hookd_v7_time(id)) - interval '1 minute') AS id FROM old
+			SELECT hookd_deliveries_from(min(id)) AS id FROM old
 		), atts AS (
 			DELETE FROM attempts WHERE message_id IN (SELECT id FROM old) AND id >= (SELECT id FROM edge) RETURNING 1
 		), dels AS (
-			DELETE FROM deliveries WHERE message_id IN (SELECT id FROM old) AND id >= (SELECT id FROM edge) RETURNING 1
+			DELETE FROM deliveries d USING old WHERE d.message_id = old.id
+			  AND d.id >= hookd_deliveries_from(old.id) AND d.id < hookd_deliveries_to(old.id) RETURNING 1
 		), pays AS (
 			DELETE FROM message_payloads WHERE message_id IN (SELECT id FROM old) RETURNING 1
 		), keys AS (

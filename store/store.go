@@ -59,6 +59,13 @@ func (s *Store) WithTx(tx pgx.Tx) *Store {
 	return &Store{db: tx, pool: s.pool, cipher: s.cipher}
 }
 
+// WithDB returns a Store whose statements run on db: a pool, a
+// transaction, or something that wraps one (store/historytest's, which
+// explains each query it runs).
+func (s *Store) WithDB(db DBTX) *Store {
+	return &Store{db: db, pool: s.pool, cipher: s.cipher}
+}
+
 // WithCipher returns a Store that encrypts endpoint secrets and private
 // keys with c when it writes them and decrypts them when it reads them.
 // Values stored in plaintext (before a key was set) still read; use

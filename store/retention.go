@@ -94,7 +94,7 @@ func (s *Store) deleteOwnExpired(ctx context.Context, limit int) (int, error) {
 				AND d.id >= hookd_deliveries_from(m.id) AND d.id < hookd_deliveries_to(m.id))
 			ORDER BY m.expires_at LIMIT $1
 		), edge AS (
-			SELECT hookd_deliveries_from(min(id)) AS id FROM old
+			SELECT hookd_v7_at_ms(min(hookd_v7_ms(id)) - 60000) AS id FROM old
 		), atts AS (
 			DELETE FROM attempts WHERE message_id IN (SELECT id FROM old) AND id >= (SELECT id FROM edge) RETURNING 1
 		), dels AS (

@@ -203,6 +203,7 @@ func New(pool *pgxpool.Pool, st *store.Store, cfg Config) (*Service, error) {
 		river.AddWorker(workers, &sweepWorker{s: s})
 		river.AddWorker(workers, &healthWorker{s: s})
 		river.AddWorker(workers, &partitionWorker{s: s})
+		river.AddWorker(workers, &tenantPurgeWorker{s: s})
 		rc.PeriodicJobs = append(rc.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 			func() (river.JobArgs, *river.InsertOpts) { return PartitionArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true}))
@@ -356,13 +357,17 @@ func deliverJobs(jobs []river.InsertManyParams, deliveries []uuid.UUID, trigger 
 // Resend re-sends a message to all its endpoints, or to one when endpoint is
 // not uuid.Nil, as manual attempts with the same webhook-id, and records the
 // re-send as a finished replay by `by`. ErrNotFound when the message (or the
-// endpoint) does not exist.
+// endpoint) does not exist, ErrExpunged when its content was removed.
 func (s *Service) Resend(ctx context.Context, by, tenant string, message, endpoint uuid.UUID) (store.Replay, error) {
 	var out store.Replay
 	err := s.store.InTx(ctx, func(tx pgx.Tx) error {
 		st := s.store.WithTx(tx)
-		if _, err := st.GetMessage(ctx, tenant, message); err != nil {
+		m, err := st.GetMessage(ctx, tenant, message)
+		if err != nil {
 			return err
+		}
+		if m.ExpungedAt != nil {
+			return store.ErrExpunged
 		}
 		ds, err := st.MessageDeliveries(ctx, tenant, message)
 		if err != nil {

@@ -52,6 +52,9 @@ type Attempt struct {
 	Timings         Timings
 	ReplayID        uuid.UUID // uuid.Nil unless made by a bulk replay
 	StartedAt       time.Time
+	// ExpungedAt is when the response body was removed with its message's
+	// content ([Store.ExpungeMessage]); nil: it was not.
+	ExpungedAt *time.Time
 }
 
 // AttemptRecord is an attempt together with the state its delivery moves to.
@@ -157,7 +160,7 @@ func (s *Store) RecordAttempts(ctx context.Context, recs []AttemptRecord) error 
 const attemptCols = `id, tenant_id, delivery_id, message_id, endpoint_id, attempt, trigger, status,
 	coalesce(status_code, 0), request_headers, response_headers, coalesce(response_body, ''::bytea), body_truncated,
 	error_class, error, remote_addr, url, duration_ms, timings, coalesce(replay_id, '00000000-0000-0000-0000-000000000000'),
-	started_at`
+	started_at, expunged_at`
 
 func scanAttempt(row pgx.Row) (Attempt, error) {
 	var a Attempt
@@ -165,7 +168,7 @@ func scanAttempt(row pgx.Row) (Attempt, error) {
 	var dur int
 	err := row.Scan(&a.ID, &a.TenantID, &a.DeliveryID, &a.MessageID, &a.EndpointID, &a.Attempt, &a.Trigger, &a.Status,
 		&a.StatusCode, &reqH, &respH, &a.ResponseBody, &a.BodyTruncated, &a.ErrorClass, &a.Error, &a.RemoteAddr, &a.URL,
-		&dur, &tims, &a.ReplayID, &a.StartedAt)
+		&dur, &tims, &a.ReplayID, &a.StartedAt, &a.ExpungedAt)
 	if err != nil {
 		return Attempt{}, mapErr(err)
 	}

@@ -33,7 +33,7 @@ type BackfillFilter struct {
 func (f BackfillFilter) where() (string, []any) {
 	// Ids are UUIDv7: the bound on the id lets the index skip older
 	// messages, with a minute of slack for clock skew (as in deliveries).
-	return `m.tenant_id = $1 AND m.created_at >= $2 AND m.id >= $3
+	return `m.tenant_id = $1 AND m.created_at >= $2 AND m.id >= $3 AND m.expunged_at IS NULL
 		AND ((cardinality($4::text[]) = 0 AND cardinality($5::text[]) = 0) OR m.event_type = ANY($4)
 			OR EXISTS (SELECT 1 FROM unnest($5::text[]) p WHERE starts_with(m.event_type, p)))
 		AND (cardinality($6::text[]) = 0 OR m.channels && $6)

@@ -91,14 +91,17 @@ func (s *Store) MessageDeliveries(ctx context.Context, tenant string, message uu
 }
 
 // ResetDeliveries makes deliveries pending again for a manual re-send and
-// returns their ids. Ids of other tenants are ignored.
+// returns their ids. Ids of other tenants, and deliveries of a message
+// whose content was expunged, are ignored.
 func (s *Store) ResetDeliveries(ctx context.Context, tenant string, ids []uuid.UUID) ([]uuid.UUID, error) {
 	// A delivery still retrying keeps its next scheduled attempt: a manual
 	// re-send comes on top of the retries it is owed, not instead of them.
 	lo, hi := idRange(ids)
 	rows, err := s.db.Query(ctx, `UPDATE deliveries SET status = 'pending',
 		next_attempt_at = CASE WHEN status = 'pending' THEN next_attempt_at ELSE now() END, updated_at = now()
-		WHERE ($1 = '' OR tenant_id = $1) AND id = ANY($2) AND id BETWEEN $3 AND $4 RETURNING id`, tenant, ids, lo, hi)
+		WHERE ($1 = '' OR tenant_id = $1) AND id = ANY($2) AND id BETWEEN $3 AND $4
+		  AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = message_id AND m.expunged_at IS NOT NULL)
+		RETURNING id`, tenant, ids, lo, hi)
 	if err != nil {
 		return nil, fmt.Errorf("reset deliveries: %w", err)
 	}
@@ -213,7 +216,8 @@ type Work struct {
 }
 
 // LoadWork loads the work for many deliveries in one round trip. Deliveries
-// that no longer exist are absent from the map.
+// that no longer exist, or whose message's content was expunged, are
+// absent from the map.
 func (s *Store) LoadWork(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Work, error) {
 	// The range prunes the partitions of deliveries; each message is found
 	// by a pruned probe of its id.
@@ -235,7 +239,7 @@ func (s *Store) LoadWork(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Wo
 		FROM deliveries d
 		JOIN messages m ON m.id = d.message_id
 		JOIN endpoints e ON e.id = d.endpoint_id
-		WHERE d.id = ANY($1) AND d.id BETWEEN $2 AND $3`, ids, lo, hi)
+		WHERE d.id = ANY($1) AND d.id BETWEEN $2 AND $3 AND m.expunged_at IS NULL`, ids, lo, hi)
 	if err != nil {
 		return nil, fmt.Errorf("load work: %w", err)
 	}

@@ -29,6 +29,9 @@ var (
 	// ErrTooMany is returned when a create would pass a limit on how many
 	// there may be.
 	ErrTooMany = errors.New("limit reached")
+	// ErrExpunged is returned for what needs a message's content (a
+	// re-send) after the content was removed.
+	ErrExpunged = errors.New("content removed")
 )
 
 // DBTX is what the store runs statements on: a pool or a transaction.

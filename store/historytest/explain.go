@@ -39,7 +39,8 @@ func (p Plan) Total() time.Duration { return p.Planning + p.Execution }
 // the portal's delivery log (first page, one endpoint's, failed ones, a
 // later page), the message page (message, deliveries, attempts), an
 // endpoint's attempts, and the console's lists (deliveries, failed
-// deliveries, failing endpoints).
+// deliveries, failing endpoints). Each is explained three times and the
+// fastest run is kept.
 func Explain(ctx context.Context, pool *pgxpool.Pool, g Generated) ([]Plan, error) {
 	tenant := Tenant(0)
 	st := store.New(pool)
@@ -151,16 +152,27 @@ type explainer struct {
 	err   error
 }
 
+// explainRuns is how many times each query is explained; the fastest
+// counts, so that a moment of contention on a shared machine (other tests,
+// other processes) does not pass for the query's cost.
+const explainRuns = 3
+
 func (e *explainer) explain(ctx context.Context, sql string, args ...any) {
-	var raw []byte
-	if err := e.db.QueryRow(ctx, "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) "+sql, args...).Scan(&raw); err != nil {
-		e.err = err
-		return
-	}
-	p, err := parsePlan(raw)
-	if err != nil {
-		e.err = err
-		return
+	var p Plan
+	for i := range explainRuns {
+		var raw []byte
+		if err := e.db.QueryRow(ctx, "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) "+sql, args...).Scan(&raw); err != nil {
+			e.err = err
+			return
+		}
+		run, err := parsePlan(raw)
+		if err != nil {
+			e.err = err
+			return
+		}
+		if i == 0 || run.Total() < p.Total() {
+			p = run
+		}
 	}
 	p.Page = e.page
 	p.SQL = strings.TrimSpace(strings.SplitN(strings.TrimSpace(sql), "\n", 2)[0])

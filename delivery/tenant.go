@@ -56,7 +56,9 @@ func (w *tenantPurgeWorker) Work(ctx context.Context, job *river.Job[TenantPurge
 }
 
 // Timeout gives a large tenant time to go.
-func (w *tenantPurgeWorker) Timeout(*river.Job[TenantPurgeArgs]) time.Duration { return 30 * time.Minute }
+func (w *tenantPurgeWorker) Timeout(*river.Job[TenantPurgeArgs]) time.Duration {
+	return 30 * time.Minute
+}
 
 // DeleteTenant deletes a tenant at once, with its endpoints and keys, and
 // enqueues, in the same transaction, the job that deletes its history in

@@ -63,6 +63,7 @@ var methods = map[string][]string{
 	"getMessage":          {"GetMessage"},
 	"listMessageAttempts": {"ListMessageAttempts", "AllMessageAttempts"},
 	"resendMessage":       {"ResendMessage"},
+	"expungeMessage":      {"ExpungeMessage"},
 	"getAttempt":          {"GetAttempt"},
 
 	"createReplay": {"CreateReplay", "CountReplay"},

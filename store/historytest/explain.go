@@ -39,8 +39,8 @@ func (p Plan) Total() time.Duration { return p.Planning + p.Execution }
 // the portal's delivery log (first page, one endpoint's, failed ones, a
 // later page), the message page (message, deliveries, attempts), an
 // endpoint's attempts, and the console's lists (deliveries, failed
-// deliveries, failing endpoints). Each is explained three times and the
-// fastest run is kept.
+// deliveries, failing endpoints), and the worker's load of a batch of 100
+// deliveries. Each is explained three times and the fastest run is kept.
 func Explain(ctx context.Context, pool *pgxpool.Pool, g Generated) ([]Plan, error) {
 	tenant := Tenant(0)
 	st := store.New(pool)
@@ -51,6 +51,16 @@ func Explain(ctx context.Context, pool *pgxpool.Pool, g Generated) ([]Plan, erro
 		WHERE m.tenant_id = $1 AND m.id >= hookd_v7_floor($2) AND d.status = 'failed'
 		ORDER BY m.id LIMIT 1`, tenant, middle).Scan(&message, &endpoint); err != nil {
 		return nil, fmt.Errorf("pick a message: %w", err)
+	}
+	// A batch of deliveries as the worker loads them: recent ones.
+	rows, err := pool.Query(ctx, `SELECT id FROM deliveries WHERE id >= hookd_v7_floor($1) ORDER BY id LIMIT 100`,
+		g.First.AddDate(0, 0, g.Opts.Days-1))
+	if err != nil {
+		return nil, fmt.Errorf("pick deliveries: %w", err)
+	}
+	batch, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return nil, fmt.Errorf("pick deliveries: %w", err)
 	}
 	page := store.Page{Limit: 50}
 	_, later, err := st.ListMessages(ctx, tenant, store.MessageFilter{}, store.Page{Limit: 500})
@@ -103,6 +113,10 @@ func Explain(ctx context.Context, pool *pgxpool.Pool, g Generated) ([]Plan, erro
 		}},
 		{"console failing endpoints", func(st *store.Store) error {
 			_, _, err := st.FailingEndpoints(ctx, page)
+			return err
+		}},
+		{"worker: load work of 100 deliveries", func(st *store.Store) error {
+			_, err := st.LoadWork(ctx, batch)
 			return err
 		}},
 	}

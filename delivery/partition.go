@@ -29,11 +29,23 @@ type partitionWorker struct {
 	s *Service
 }
 
-// Work creates the partitions that do not exist yet.
+// Work creates the partitions that do not exist yet, then indexes the
+// failed deliveries of the days that have settled
+// (store.IndexSettledPartitions).
 func (w *partitionWorker) Work(ctx context.Context, _ *river.Job[PartitionArgs]) error {
 	n, err := w.s.store.EnsurePartitions(ctx, time.Now().Add(-24*time.Hour), store.PartitionDaysAhead+2)
 	if n > 0 {
 		w.s.logger.Info("created partitions", "tables", n)
 	}
+	if err != nil {
+		return err
+	}
+	indexed, err := w.s.store.IndexSettledPartitions(ctx, time.Now().Add(-store.SettledAfter))
+	if len(indexed) > 0 {
+		w.s.logger.Info("indexed failed deliveries of settled partitions", "partitions", indexed)
+	}
 	return err
 }
+
+// Timeout leaves time for an index of a day's deliveries to be built.
+func (w *partitionWorker) Timeout(*river.Job[PartitionArgs]) time.Duration { return 30 * time.Minute }

@@ -197,3 +197,52 @@ func (s *Store) beginner() interface {
 	}
 	return s.pool
 }
+
+// SettledAfter is how long after a day ends its deliveries stop changing
+// status, but for a re-send: the retry schedule (about 28 h) and margin.
+const SettledAfter = 48 * time.Hour
+
+// IndexSettledPartitions gives each partition of deliveries whose every id
+// is older than settled (see SettledAfter) an index of its failed
+// deliveries by endpoint, and returns the partitions it indexed. The
+// console counts an endpoint's failed deliveries (failing.go) with it,
+// from the index alone, where it would otherwise read every delivery of
+// the endpoint. A partition's deliveries are not indexed by status while
+// they are young: an index on status would make every update that changes
+// it (recording an attempt does) a non-HOT update, one more insert in
+// each index; once a day has settled, only re-sends change it. Each index
+// is built CONCURRENTLY, so the Store must be on a pool, not in a
+// transaction; one left invalid by an interrupted build is built again.
+func (s *Store) IndexSettledPartitions(ctx context.Context, settled time.Time) ([]string, error) {
+	parts, err := s.Partitions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	edge := minV7(settled)
+	var done []string
+	for _, p := range parts {
+		if p.Table != "deliveries" || bytes.Compare(p.Upper[:], edge[:]) > 0 {
+			continue
+		}
+		name := p.Name + "_failed_idx"
+		var valid *bool
+		if err := s.db.QueryRow(ctx, `SELECT (SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1))`,
+			name).Scan(&valid); err != nil {
+			return done, fmt.Errorf("index %s: %w", p.Name, err)
+		}
+		if valid != nil && *valid {
+			continue
+		}
+		if valid != nil {
+			if _, err := s.db.Exec(ctx, `DROP INDEX CONCURRENTLY IF EXISTS `+pgx.Identifier{name}.Sanitize()); err != nil {
+				return done, fmt.Errorf("index %s: %w", p.Name, err)
+			}
+		}
+		if _, err := s.db.Exec(ctx, `CREATE INDEX CONCURRENTLY IF NOT EXISTS `+pgx.Identifier{name}.Sanitize()+
+			` ON `+pgx.Identifier{p.Name}.Sanitize()+` (endpoint_id) WHERE status = 'failed'`); err != nil {
+			return done, fmt.Errorf("index %s: %w", p.Name, err)
+		}
+		done = append(done, p.Name)
+	}
+	return done, nil
+}

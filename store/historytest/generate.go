@@ -19,8 +19,9 @@ import (
 // Opts sizes the generated history. Zero fields mean the defaults.
 type Opts struct {
 	// Attempts is about how many attempts to make (300,000): each message
-	// has EndpointsPerTenant deliveries, one in ten of them failed after
-	// three attempts, the others succeeded at the first.
+	// has EndpointsPerTenant deliveries; one message in ten failed at its
+	// first endpoint after three attempts, every other delivery succeeded
+	// at the first.
 	Attempts int
 	// Days is over how many days, ending yesterday, they spread (4): one
 	// partition of each table per day.
@@ -53,9 +54,9 @@ func (o Opts) withDefaults() Opts {
 	return o
 }
 
-// attemptsPerDelivery is the mean number of attempts of a delivery: 0.9
-// of them one, 0.1 of them three.
-const attemptsPerDelivery = 1.2
+// attemptsPerDelivery is the mean number of attempts of a delivery: one
+// message in ten failed at its first endpoint, after three attempts.
+func (o Opts) attemptsPerDelivery() float64 { return 1 + 0.2/float64(o.EndpointsPerTenant) }
 
 // Generated describes what Generate made.
 type Generated struct {
@@ -114,7 +115,7 @@ func Generate(ctx context.Context, pool *pgxpool.Pool, o Opts) (Generated, error
 		o.Tenants, o.EndpointsPerTenant); err != nil {
 		return g, fmt.Errorf("generate endpoints: %w", err)
 	}
-	perDay := max(int(float64(o.Attempts)/attemptsPerDelivery/float64(o.EndpointsPerTenant)/float64(o.Days)), 1)
+	perDay := max(int(float64(o.Attempts)/o.attemptsPerDelivery()/float64(o.EndpointsPerTenant)/float64(o.Days)), 1)
 	for d := range o.Days {
 		t := time.Now()
 		dayMS := g.First.AddDate(0, 0, d).UnixMilli()
@@ -126,11 +127,22 @@ func Generate(ctx context.Context, pool *pgxpool.Pool, o Opts) (Generated, error
 		o.Logf("day %d/%d: %d messages, %d deliveries, %d attempts in %s", d+1, o.Days, m, dl, a,
 			time.Since(t).Round(time.Millisecond))
 	}
+	// What the partition job and autovacuum do to days that are over: the
+	// index of failed deliveries, the visibility map (so that it answers
+	// counts alone) and the statistics.
 	t := time.Now()
-	if _, err := pool.Exec(ctx, `ANALYZE messages, deliveries, attempts, endpoints, tenants`); err != nil {
+	if _, err := st.IndexSettledPartitions(ctx, today); err != nil {
+		return g, err
+	}
+	o.Logf("indexed failed deliveries in %s", time.Since(t).Round(time.Millisecond))
+	t = time.Now()
+	if _, err := pool.Exec(ctx, `VACUUM (ANALYZE) deliveries`); err != nil {
+		return g, fmt.Errorf("vacuum: %w", err)
+	}
+	if _, err := pool.Exec(ctx, `ANALYZE messages, attempts, endpoints, tenants`); err != nil {
 		return g, fmt.Errorf("analyze: %w", err)
 	}
-	o.Logf("analyze in %s", time.Since(t).Round(time.Millisecond))
+	o.Logf("vacuum and analyze in %s", time.Since(t).Round(time.Millisecond))
 	g.Took = time.Since(start)
 	return g, nil
 }

@@ -88,8 +88,9 @@ BEGIN
             BEGIN
                 EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L)', part, tbl, lo, hi)
                     || CASE WHEN tbl = 'deliveries' THEN ' WITH (fillfactor = 80)' ELSE '' END;
-            EXCEPTION WHEN invalid_object_definition THEN
-                CONTINUE; -- the day is inside the legacy partition
+            EXCEPTION
+                WHEN invalid_object_definition THEN CONTINUE; -- the day is inside the legacy partition
+                WHEN duplicate_table THEN CONTINUE; -- made meanwhile by another process
             END;
             IF tbl = 'deliveries' THEN
                 EXECUTE format('CREATE UNIQUE INDEX %I ON %I (message_id, endpoint_id)', part || '_pair_key', part);

@@ -37,6 +37,8 @@ type attemptJSON struct {
 	RemoteAddr            string              `json:"remote_addr"`
 	URL                   string              `json:"url"`
 	StartedAt             time.Time           `json:"started_at"`
+	// Expunged: the response body was removed with its message's content.
+	Expunged bool `json:"expunged"`
 }
 
 func msf(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -46,7 +48,8 @@ func toAttempt(a store.Attempt) attemptJSON {
 		Status: a.Status, RequestHeaders: headerMap(a.RequestHeaders), ResponseHeaders: headerMap(a.ResponseHeaders),
 		ResponseBody: bodyText(a.ResponseBody), ResponseBodyTruncated: a.BodyTruncated, ErrorDetail: a.Error,
 		DurationMS: a.Duration.Milliseconds(), RemoteAddr: a.RemoteAddr, URL: a.URL, StartedAt: a.StartedAt,
-		Timings: timingsJSON{DNS: msf(a.Timings.DNS), Connect: msf(a.Timings.Connect), TLS: msf(a.Timings.TLS), TTFB: msf(a.Timings.TTFB)}}
+		Expunged: a.ExpungedAt != nil,
+		Timings:  timingsJSON{DNS: msf(a.Timings.DNS), Connect: msf(a.Timings.Connect), TLS: msf(a.Timings.TLS), TTFB: msf(a.Timings.TTFB)}}
 	if a.StatusCode != 0 {
 		code := a.StatusCode
 		out.StatusCode = &code

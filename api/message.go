@@ -28,6 +28,12 @@ type messageJSON struct {
 	// every payload by version (version.go).
 	Version  int                        `json:"version"`
 	Payloads map[string]json.RawMessage `json:"payloads,omitempty"`
+	// ExpiresAt is the end of the message's own retention (null: the
+	// global one); Expunged and ExpungedAt say whether its content was
+	// removed (expunge.go), in which case Payload is null.
+	ExpiresAt  *time.Time `json:"expires_at"`
+	Expunged   bool       `json:"expunged"`
+	ExpungedAt *time.Time `json:"expunged_at"`
 }
 
 type deliveryJSON struct {
@@ -45,7 +51,11 @@ type messageWithDeliveries struct {
 
 func toMessage(m store.Message) messageJSON {
 	out := messageJSON{ID: m.ID, TenantID: m.TenantID, EventType: m.EventType, Payload: json.RawMessage(m.Payload),
-		Channels: nonNil(m.Channels), CreatedAt: m.CreatedAt, Version: max(m.Version, 1), Payloads: payloadsJSON(m)}
+		Channels: nonNil(m.Channels), CreatedAt: m.CreatedAt, Version: max(m.Version, 1), Payloads: payloadsJSON(m),
+		ExpiresAt: m.ExpiresAt, Expunged: m.ExpungedAt != nil, ExpungedAt: m.ExpungedAt}
+	if m.ExpungedAt != nil {
+		out.Payload, out.Payloads = json.RawMessage("null"), nil
+	}
 	if m.IdempotencyKey != "" {
 		k := m.IdempotencyKey
 		out.IdempotencyKey = &k
@@ -63,6 +73,8 @@ type publishBody struct {
 	// Version and Payloads: see version.go.
 	Version  *int                       `json:"version"`
 	Payloads map[string]json.RawMessage `json:"payloads"`
+	// Retention is the message's own retention (expunge.go).
+	Retention json.RawMessage `json:"retention"`
 }
 
 // publish is the hot path: it validates, then stores the message and its
@@ -84,9 +96,13 @@ func (s *server) publish(c echo.Context) error {
 	msg := delivery.Message{TenantID: c.Param("tenant"), EventType: body.EventType, Payload: body.Payload,
 		Channels: body.Channels, IdempotencyKey: key}
 	errs = append(errs, versionedPublish(body.Version, body.Payloads, &msg)...)
+	retention, err := parseRetention(body.Retention)
+	if err != nil {
+		errs = append(errs, FieldError{Field: "retention", Message: err.Error()})
+	}
 	// The same checks as PublishTx (delivery.Validator); handleError
 	// answers a refusal with its detail and errors.
-	err := s.checker.Check(msg)
+	err = s.checker.Check(msg)
 	if ie, ok := errors.AsType[*delivery.InvalidError](err); ok && !ie.TooLarge && len(errs) > 0 {
 		return invalid(append(fieldErrors(ie.Errors), errs...)...)
 	}
@@ -116,6 +132,10 @@ func (s *server) publish(c echo.Context) error {
 
 	m := store.Message{TenantID: msg.TenantID, EventType: msg.EventType, Payload: msg.Payload,
 		Channels: msg.Channels, IdempotencyKey: msg.IdempotencyKey, Version: msg.Version, Payloads: msg.Payloads}
+	if retention > 0 {
+		at := time.Now().Add(retention).UTC()
+		m.ExpiresAt = &at
+	}
 	check := func(et store.EventType) error { return s.checker.CheckEventType(et, msg) }
 	var out store.Message
 	var existed bool

@@ -86,6 +86,8 @@ func (s *server) handleError(err error, c echo.Context) {
 		p = problem(http.StatusNotFound, "not found")
 	case errors.Is(err, store.ErrConflict):
 		p = problem(http.StatusConflict, "it already exists")
+	case errors.Is(err, store.ErrExpunged):
+		p = problem(http.StatusConflict, "the message's content was removed (DELETE .../content): there is nothing to send")
 	case errors.Is(err, store.ErrBadCursor):
 		p = fieldErr("cursor", "is not a cursor from a previous page")
 	case c.Request().Context().Err() == nil && store.Unavailable(err):

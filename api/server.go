@@ -161,6 +161,7 @@ func New(cfg Config) http.Handler {
 	t.GET("/messages/:message", s.getMessage)
 	t.GET("/messages/:message/attempts", s.messageAttempts)
 	t.POST("/messages/:message/resend", s.resend)
+	t.DELETE("/messages/:message/content", s.expungeMessage, adminOnly)
 	t.GET("/attempts/:attempt", s.getAttempt)
 
 	v1.POST("/replays", s.createReplay, adminOnly)

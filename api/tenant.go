@@ -103,7 +103,7 @@ func (s *server) getTenant(c echo.Context) error {
 }
 
 func (s *server) deleteTenant(c echo.Context) error {
-	if err := s.st.DeleteTenant(c.Request().Context(), c.Param("tenant")); err != nil {
+	if err := s.svc.DeleteTenant(c.Request().Context(), c.Param("tenant")); err != nil {
 		return notFound(err, "tenant %s", c.Param("tenant"))
 	}
 	s.keys.forgetTenant(c.Param("tenant"))

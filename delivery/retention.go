@@ -30,7 +30,12 @@ type retentionWorker struct {
 	s *Service
 }
 
-// Work deletes in batches, so that no statement holds locks for long.
+// Work deletes in batches, so that no statement holds locks for long:
+// first the rows that go one by one (idempotency keys, the legacy
+// partitions, messages with their own retention), then the daily
+// partitions that are wholly past the cutoff, a table at a time. A day's
+// partition goes when its last id is older than the cutoff, so rows live
+// up to a day longer than the retention.
 func (w *retentionWorker) Work(ctx context.Context, _ *river.Job[RetentionArgs]) error {
 	if w.s.cfg.Retention < 0 {
 		return nil // this node keeps everything
@@ -42,10 +47,17 @@ func (w *retentionWorker) Work(ctx context.Context, _ *river.Job[RetentionArgs])
 			return err
 		}
 		if n == 0 {
-			return nil
+			break
 		}
 	}
-	return ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	dropped, err := w.s.store.DropExpiredPartitions(ctx, cutoff, time.Second)
+	if len(dropped) > 0 {
+		w.s.logger.Info("dropped expired partitions", "partitions", dropped)
+	}
+	return err
 }
 
 // Timeout gives a large backlog time to go.

@@ -53,9 +53,12 @@ type Config struct {
 	// Logger receives River's and our logs; nil discards.
 	Logger *slog.Logger
 	// Retention is how long messages, deliveries and attempts are kept
-	// (DefaultRetention); negative keeps them forever. A message with a
-	// pending delivery is kept until it is done. It is also the window in
-	// which an idempotency key returns the first message.
+	// (DefaultRetention); negative keeps them forever. Whole days go at
+	// once (the history is partitioned by day), when the last of the day
+	// is older than Retention; a delivery still pending or parked then
+	// goes with its message (see the README's "History and retention").
+	// It is also the window in which an idempotency key returns the first
+	// message.
 	Retention time.Duration
 	// Registry receives delivery's metrics; nil keeps them unregistered.
 	Registry prometheus.Registerer
@@ -214,6 +217,11 @@ func New(pool *pgxpool.Pool, st *store.Store, cfg Config) (*Service, error) {
 		rc.PeriodicJobs = append(rc.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(analyzeInterval),
 			func() (river.JobArgs, *river.InsertOpts) { return AnalyzeArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true}))
+		river.AddWorker(workers, &partitionWorker{s: s})
+		river.AddWorker(workers, &tenantPurgeWorker{s: s})
+		rc.PeriodicJobs = append(rc.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+			func() (river.JobArgs, *river.InsertOpts) { return PartitionArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}))
 		rc.PeriodicJobs = append(rc.PeriodicJobs, river.NewPeriodicJob(river.PeriodicInterval(healthInterval),
 			func() (river.JobArgs, *river.InsertOpts) { return HealthArgs{}, nil }, nil))
 		if cfg.Retention > 0 {
@@ -367,13 +375,17 @@ func deliverJobs(jobs []river.InsertManyParams, deliveries []uuid.UUID, trigger 
 // Resend re-sends a message to all its endpoints, or to one when endpoint is
 // not uuid.Nil, as manual attempts with the same webhook-id, and records the
 // re-send as a finished replay by `by`. ErrNotFound when the message (or the
-// endpoint) does not exist.
+// endpoint) does not exist, ErrExpunged when its content was removed.
 func (s *Service) Resend(ctx context.Context, by, tenant string, message, endpoint uuid.UUID) (store.Replay, error) {
 	var out store.Replay
 	err := s.store.InTx(ctx, func(tx pgx.Tx) error {
 		st := s.store.WithTx(tx)
-		if _, err := st.GetMessage(ctx, tenant, message); err != nil {
+		m, err := st.GetMessage(ctx, tenant, message)
+		if err != nil {
 			return err
+		}
+		if m.ExpungedAt != nil {
+			return store.ErrExpunged
 		}
 		ds, err := st.MessageDeliveries(ctx, tenant, message)
 		if err != nil {

@@ -135,8 +135,27 @@ func applyOurs(ctx context.Context, conn *pgx.Conn, schema string, logger *slog.
 			logger.Info("applied migration", "version", version)
 		}
 	}
+	// The history's daily partitions (0013): from yesterday (for app
+	// clocks a little behind) to a few days ahead, so that a fresh install
+	// or one whose workers were down for days can write at once. The
+	// periodic job of delivery keeps them ahead afterwards.
+	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		if err := inSchema(tx); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `SELECT hookd_ensure_partitions((now() AT TIME ZONE 'UTC')::date - 1, $1)`, PartitionDaysAhead+2)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("create partitions: %w", err)
+	}
 	return nil
 }
+
+// PartitionDaysAhead is how many days after today have their partitions of
+// the history created in advance (store.PartitionDaysAhead, which the
+// periodic job uses, is the same number).
+const PartitionDaysAhead = 3
 
 // Names lists the migration files in the order they apply.
 func Names() []string {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -51,6 +52,9 @@ type Attempt struct {
 	Timings         Timings
 	ReplayID        uuid.UUID // uuid.Nil unless made by a bulk replay
 	StartedAt       time.Time
+	// ExpungedAt is when the response body was removed with its message's
+	// content ([Store.ExpungeMessage]); nil: it was not.
+	ExpungedAt *time.Time
 }
 
 // AttemptRecord is an attempt together with the state its delivery moves to.
@@ -130,6 +134,9 @@ func (s *Store) RecordAttempts(ctx context.Context, recs []AttemptRecord) error 
 			fallbacks = append(fallbacks, r.FallbackJob)
 		}
 	}
+	// The range of the deliveries' ids prunes the partitions of
+	// deliveries that the update joins (Postgres does not prune on a join).
+	lo, hi := idRange(deliveries)
 	_, err := s.hotDB().Exec(ctx, `WITH input AS (
 			SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[], $7::text[],
 				$8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
@@ -143,7 +150,7 @@ func (s *Store) RecordAttempts(ctx context.Context, recs []AttemptRecord) error 
 			-- The ANY keeps an index plan even when the statement was
 			-- planned on an empty table (a new install): a join alone
 			-- would scan deliveries.
-			FROM input i WHERE d.id = i.delivery_id AND d.id = ANY($2::uuid[])
+			FROM input i WHERE d.id = i.delivery_id AND d.id = ANY($2::uuid[]) AND d.id BETWEEN $24 AND $25
 			RETURNING d.id, d.attempts
 		), fallbacks AS (
 			-- Direct attempts' fallback jobs go with their record, in the
@@ -159,7 +166,7 @@ func (s *Store) RecordAttempts(ctx context.Context, recs []AttemptRecord) error 
 			i.error_class, i.error, i.remote_addr, i.url, i.duration_ms, i.timings::jsonb, i.replay_id, i.started_at
 		FROM input i JOIN upd ON upd.id = i.delivery_id`,
 		ids, deliveries, messages, endpoints, replays, tenants, triggers, statuses, classes, errs,
-		remotes, urls, newStatuses, reqH, respH, tims, codes, bodies, truncated, durations, started, next, fallbacks)
+		remotes, urls, newStatuses, reqH, respH, tims, codes, bodies, truncated, durations, started, next, fallbacks, lo, hi)
 	if err != nil {
 		return fmt.Errorf("record %d attempts: %w", n, err)
 	}
@@ -169,7 +176,7 @@ func (s *Store) RecordAttempts(ctx context.Context, recs []AttemptRecord) error 
 const attemptCols = `id, tenant_id, delivery_id, message_id, endpoint_id, attempt, trigger, status,
 	coalesce(status_code, 0), request_headers, response_headers, coalesce(response_body, ''::bytea), body_truncated,
 	error_class, error, remote_addr, url, duration_ms, timings, coalesce(replay_id, '00000000-0000-0000-0000-000000000000'),
-	started_at`
+	started_at, expunged_at`
 
 func scanAttempt(row pgx.Row) (Attempt, error) {
 	var a Attempt
@@ -177,7 +184,7 @@ func scanAttempt(row pgx.Row) (Attempt, error) {
 	var dur int
 	err := row.Scan(&a.ID, &a.TenantID, &a.DeliveryID, &a.MessageID, &a.EndpointID, &a.Attempt, &a.Trigger, &a.Status,
 		&a.StatusCode, &reqH, &respH, &a.ResponseBody, &a.BodyTruncated, &a.ErrorClass, &a.Error, &a.RemoteAddr, &a.URL,
-		&dur, &tims, &a.ReplayID, &a.StartedAt)
+		&dur, &tims, &a.ReplayID, &a.StartedAt, &a.ExpungedAt)
 	if err != nil {
 		return Attempt{}, mapErr(err)
 	}
@@ -226,6 +233,11 @@ func (s *Store) ListAttempts(ctx context.Context, tenant string, f AttemptFilter
 	var message, endpoint, minID, maxID *uuid.UUID
 	if f.MessageID != uuid.Nil {
 		message = &f.MessageID
+		// No attempt of a message is older than it: skip the partitions
+		// before it.
+		if id := sinceMessage(f.MessageID); id != uuid.Nil {
+			minID = &id
+		}
 	}
 	if f.EndpointID != uuid.Nil {
 		endpoint = &f.EndpointID
@@ -239,7 +251,9 @@ func (s *Store) ListAttempts(ctx context.Context, tenant string, f AttemptFilter
 	if !f.Since.IsZero() {
 		since = &f.Since
 		id := minV7(f.Since.Add(-time.Minute)) // a minute for a clock that stepped back
-		minID = &id
+		if minID == nil || bytes.Compare(id[:], minID[:]) > 0 {
+			minID = &id
+		}
 	}
 	if !f.Until.IsZero() {
 		until = &f.Until

@@ -33,11 +33,12 @@ type BackfillFilter struct {
 func (f BackfillFilter) where() (string, []any) {
 	// Ids are UUIDv7: the bound on the id lets the index skip older
 	// messages, with a minute of slack for clock skew (as in deliveries).
-	return `m.tenant_id = $1 AND m.created_at >= $2 AND m.id >= $3
+	return `m.tenant_id = $1 AND m.created_at >= $2 AND m.id >= $3 AND m.expunged_at IS NULL
 		AND ((cardinality($4::text[]) = 0 AND cardinality($5::text[]) = 0) OR m.event_type = ANY($4)
 			OR EXISTS (SELECT 1 FROM unnest($5::text[]) p WHERE starts_with(m.event_type, p)))
 		AND (cardinality($6::text[]) = 0 OR m.channels && $6)
-		AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.endpoint_id = $7)`,
+		AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.endpoint_id = $7
+			AND d.id >= hookd_deliveries_from(m.id) AND d.id < hookd_deliveries_to(m.id))`,
 		[]any{f.TenantID, f.Since, minV7(f.Since.Add(-time.Minute)), orEmpty(f.EventTypes), orEmpty(f.Prefixes),
 			orEmpty(f.Channels), f.EndpointID}
 }
@@ -57,7 +58,7 @@ func (s *Store) CountBackfill(ctx context.Context, f BackfillFilter) (int, error
 func (s *Store) BackfillMessages(ctx context.Context, f BackfillFilter, limit int) ([]Message, error) {
 	where, args := f.where()
 	rows, err := s.db.Query(ctx, `SELECT id, tenant_id, event_type, ''::bytea, channels, coalesce(idempotency_key, ''),
-			created_at, coalesce(trace_parent, ''), version
+			created_at, coalesce(trace_parent, ''), version, expires_at, expunged_at
 		FROM messages m WHERE `+where+` ORDER BY m.id LIMIT $8`, append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("backfill messages: %w", err)
@@ -85,12 +86,12 @@ func (s *Store) InsertScheduledDeliveries(ctx context.Context, tenant string, en
 		return nil, fmt.Errorf("insert scheduled deliveries: %d messages but %d times", len(messages), len(at))
 	}
 	ids := make([]uuid.UUID, len(messages))
-	for i := range ids {
-		ids[i] = NewID()
+	for i, m := range messages {
+		ids[i] = DeliveryID(m, endpoint)
 	}
 	rows, err := s.db.Query(ctx, `INSERT INTO deliveries (id, tenant_id, message_id, endpoint_id, next_attempt_at)
 		SELECT id, $1, message_id, $2, at FROM unnest($3::uuid[], $4::uuid[], $5::timestamptz[]) AS t(id, message_id, at)
-		ON CONFLICT (message_id, endpoint_id) DO NOTHING RETURNING id, message_id, next_attempt_at`,
+		ON CONFLICT DO NOTHING RETURNING id, message_id, next_attempt_at`,
 		tenant, endpoint, ids, messages, at)
 	if err != nil {
 		return nil, fmt.Errorf("insert scheduled deliveries: %w", err)

@@ -57,12 +57,14 @@ func (s *Store) InsertDeliveries(ctx context.Context, ds []NewDelivery) ([]uuid.
 	n := len(ds)
 	ids, tenants, messages, endpoints := make([]uuid.UUID, n), make([]string, n), make([]uuid.UUID, n), make([]uuid.UUID, n)
 	for i, d := range ds {
-		ids[i], tenants[i], messages[i], endpoints[i] = NewID(), d.TenantID, d.MessageID, d.EndpointID
+		ids[i], tenants[i], messages[i], endpoints[i] = DeliveryID(d.MessageID, d.EndpointID), d.TenantID, d.MessageID, d.EndpointID
 	}
+	// No conflict target: (message_id, endpoint_id) is unique in each
+	// partition (partition.go), which DO NOTHING without one consults.
 	rows, err := s.db.Query(ctx, `INSERT INTO deliveries (id, tenant_id, message_id, endpoint_id, next_attempt_at)
 		SELECT id, tenant_id, message_id, endpoint_id, now()
 		FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[]) AS t(id, tenant_id, message_id, endpoint_id)
-		ON CONFLICT (message_id, endpoint_id) DO NOTHING RETURNING id`, ids, tenants, messages, endpoints)
+		ON CONFLICT DO NOTHING RETURNING id`, ids, tenants, messages, endpoints)
 	if err != nil {
 		return nil, fmt.Errorf("insert deliveries: %w", err)
 	}
@@ -75,8 +77,9 @@ func (s *Store) InsertDeliveries(ctx context.Context, ds []NewDelivery) ([]uuid.
 
 // MessageDeliveries returns the deliveries of one message, oldest first.
 func (s *Store) MessageDeliveries(ctx context.Context, tenant string, message uuid.UUID) ([]Delivery, error) {
+	// The bounds on the id read the message's partition alone.
 	rows, err := s.db.Query(ctx, `SELECT `+deliveryCols+` FROM deliveries WHERE tenant_id = $1 AND message_id = $2
-		ORDER BY id`, tenant, message)
+		AND id >= hookd_deliveries_from($2) AND id < hookd_deliveries_to($2) ORDER BY created_at, id`, tenant, message)
 	if err != nil {
 		return nil, fmt.Errorf("message deliveries: %w", err)
 	}
@@ -88,13 +91,17 @@ func (s *Store) MessageDeliveries(ctx context.Context, tenant string, message uu
 }
 
 // ResetDeliveries makes deliveries pending again for a manual re-send and
-// returns their ids. Ids of other tenants are ignored.
+// returns their ids. Ids of other tenants, and deliveries of a message
+// whose content was expunged, are ignored.
 func (s *Store) ResetDeliveries(ctx context.Context, tenant string, ids []uuid.UUID) ([]uuid.UUID, error) {
 	// A delivery still retrying keeps its next scheduled attempt: a manual
 	// re-send comes on top of the retries it is owed, not instead of them.
+	lo, hi := idRange(ids)
 	rows, err := s.db.Query(ctx, `UPDATE deliveries SET status = 'pending',
 		next_attempt_at = CASE WHEN status = 'pending' THEN next_attempt_at ELSE now() END, updated_at = now()
-		WHERE ($1 = '' OR tenant_id = $1) AND id = ANY($2) RETURNING id`, tenant, ids)
+		WHERE ($1 = '' OR tenant_id = $1) AND id = ANY($2) AND id BETWEEN $3 AND $4
+		  AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = message_id AND m.expunged_at IS NOT NULL)
+		RETURNING id`, tenant, ids, lo, hi)
 	if err != nil {
 		return nil, fmt.Errorf("reset deliveries: %w", err)
 	}
@@ -209,8 +216,12 @@ type Work struct {
 }
 
 // LoadWork loads the work for many deliveries in one round trip. Deliveries
-// that no longer exist are absent from the map.
+// that no longer exist, or whose message's content was expunged, are
+// absent from the map.
 func (s *Store) LoadWork(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Work, error) {
+	// The range prunes the partitions of deliveries; each message is found
+	// by a pruned probe of its id.
+	lo, hi := idRange(ids)
 	rows, err := s.hotDB().Query(ctx, `SELECT
 			d.id, d.tenant_id, d.message_id, d.endpoint_id, d.status, d.attempts, d.next_attempt_at, d.last_status_code,
 			d.created_at, d.updated_at,
@@ -228,7 +239,7 @@ func (s *Store) LoadWork(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Wo
 		FROM deliveries d
 		JOIN messages m ON m.id = d.message_id
 		JOIN endpoints e ON e.id = d.endpoint_id
-		WHERE d.id = ANY($1)`, ids)
+		WHERE d.id = ANY($1) AND d.id BETWEEN $2 AND $3 AND m.expunged_at IS NULL`, ids, lo, hi)
 	if err != nil {
 		return nil, fmt.Errorf("load work: %w", err)
 	}

@@ -40,7 +40,8 @@ func (s *Store) ListDeliveries(ctx context.Context, f DeliveryFilter, p Page) ([
 		LEFT JOIN endpoints e ON e.id = d.endpoint_id
 		LEFT JOIN LATERAL (
 			SELECT a.error_class, a.error, a.started_at FROM attempts a
-			WHERE a.message_id = d.message_id AND a.delivery_id = d.id ORDER BY a.id DESC LIMIT 1
+			WHERE a.message_id = d.message_id AND a.delivery_id = d.id AND a.id >= hookd_deliveries_from(d.message_id)
+			ORDER BY a.id DESC LIMIT 1
 		) la ON true
 		WHERE ($1::uuid IS NULL OR d.id < $1) AND `+where+`
 		ORDER BY d.id DESC LIMIT $2`, append([]any{before, p.Limit + 1}, args...)...)

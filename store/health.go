@@ -129,7 +129,7 @@ func (s *Store) ParkDeliveries(ctx context.Context, ds []NewDelivery, limit int)
 	n := len(ds)
 	ids, tenants, messages, endpoints := make([]uuid.UUID, n), make([]string, n), make([]uuid.UUID, n), make([]uuid.UUID, n)
 	for i, d := range ds {
-		ids[i], tenants[i], messages[i], endpoints[i] = NewID(), d.TenantID, d.MessageID, d.EndpointID
+		ids[i], tenants[i], messages[i], endpoints[i] = DeliveryID(d.MessageID, d.EndpointID), d.TenantID, d.MessageID, d.EndpointID
 	}
 	var parked int
 	err := s.db.QueryRow(ctx, `WITH ins AS (
@@ -138,7 +138,7 @@ func (s *Store) ParkDeliveries(ctx context.Context, ds []NewDelivery, limit int)
 			FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[]) AS t(id, tenant_id, message_id, endpoint_id)
 			WHERE (SELECT count(*) FROM (SELECT 1 FROM deliveries x WHERE x.endpoint_id = t.endpoint_id
 				AND x.status = 'parked' LIMIT $5) c) < $5
-			ON CONFLICT (message_id, endpoint_id) DO NOTHING RETURNING endpoint_id
+			ON CONFLICT DO NOTHING RETURNING endpoint_id
 		), flag AS (
 			UPDATE endpoints SET has_parked = true WHERE id IN (SELECT endpoint_id FROM ins) AND NOT has_parked
 		)

@@ -29,15 +29,23 @@ type Message struct {
 	// and MessagePayloads fill it in.
 	Version  int
 	Payloads map[int][]byte
+	// ExpiresAt is when the message's own retention, shorter than the
+	// global one, ends (nil: the global one applies). The retention job
+	// deletes it then, with its deliveries and attempts.
+	ExpiresAt *time.Time
+	// ExpungedAt is when the message's content (its payloads and its
+	// attempts' response bodies) was removed ([Store.ExpungeMessage]); its
+	// metadata stays. nil: it was not.
+	ExpungedAt *time.Time
 }
 
 const messageCols = `id, tenant_id, event_type, payload, channels, coalesce(idempotency_key, ''), created_at,
-	coalesce(trace_parent, ''), version`
+	coalesce(trace_parent, ''), version, expires_at, expunged_at`
 
 func scanMessage(row pgx.Row) (Message, error) {
 	var m Message
 	err := row.Scan(&m.ID, &m.TenantID, &m.EventType, &m.Payload, &m.Channels, &m.IdempotencyKey, &m.CreatedAt,
-		&m.TraceParent, &m.Version)
+		&m.TraceParent, &m.Version, &m.ExpiresAt, &m.ExpungedAt)
 	return m, mapErr(err)
 }
 
@@ -59,7 +67,7 @@ func (s *Store) InsertMessage(ctx context.Context, m Message) (Message, bool, er
 func (s *Store) InsertMessages(ctx context.Context, ms []Message) ([]Message, []bool, error) {
 	n := len(ms)
 	ids, tenants, types, keys := make([]uuid.UUID, n), make([]string, n), make([]string, n), make([]*string, n)
-	payloads, traces, versions := make([][]byte, n), make([]*string, n), make([]int32, n)
+	payloads, traces, versions, expires := make([][]byte, n), make([]*string, n), make([]int32, n), make([]*time.Time, n)
 	channels := make([]string, n) // text[] per row, as array literals
 	for i := range ms {
 		if ms[i].ID == uuid.Nil {
@@ -67,6 +75,7 @@ func (s *Store) InsertMessages(ctx context.Context, ms []Message) ([]Message, []
 		}
 		m := ms[i]
 		ids[i], tenants[i], types[i], payloads[i], versions[i] = m.ID, m.TenantID, m.EventType, m.Payload, int32(max(m.Version, 1))
+		expires[i] = m.ExpiresAt
 		if m.IdempotencyKey != "" {
 			k := m.IdempotencyKey
 			keys[i] = &k
@@ -77,13 +86,23 @@ func (s *Store) InsertMessages(ctx context.Context, ms []Message) ([]Message, []
 			traces[i] = &tp
 		}
 	}
-	rows, err := s.db.Query(ctx, `INSERT INTO messages (id, tenant_id, event_type, payload, channels, idempotency_key,
-			trace_parent, version)
-		SELECT id, tenant_id, event_type, payload, channels::text[], idempotency_key, trace_parent, version
-		FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::text[], $6::text[], $7::text[], $8::int[])
-			AS t(id, tenant_id, event_type, payload, channels, idempotency_key, trace_parent, version)
-		ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-		RETURNING `+messageCols, ids, tenants, types, payloads, channels, keys, traces, versions)
+	// A key is taken in message_keys (messages is partitioned and cannot
+	// hold a unique index without the id): a message with a key is stored
+	// only when its key row was, by this statement.
+	rows, err := s.db.Query(ctx, `WITH input AS (
+			SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::text[], $6::text[], $7::text[],
+				$8::int[], $9::timestamptz[])
+			AS t(id, tenant_id, event_type, payload, channels, idempotency_key, trace_parent, version, expires_at)
+		), keys AS (
+			INSERT INTO message_keys (tenant_id, idempotency_key, message_id)
+			SELECT tenant_id, idempotency_key, id FROM input WHERE idempotency_key IS NOT NULL
+			ON CONFLICT DO NOTHING RETURNING message_id
+		)
+		INSERT INTO messages (id, tenant_id, event_type, payload, channels, idempotency_key, trace_parent, version,
+			expires_at)
+		SELECT id, tenant_id, event_type, payload, channels::text[], idempotency_key, trace_parent, version, expires_at
+		FROM input WHERE idempotency_key IS NULL OR id IN (SELECT message_id FROM keys)
+		RETURNING `+messageCols, ids, tenants, types, payloads, channels, keys, traces, versions, expires)
 	if err != nil {
 		return nil, nil, fmt.Errorf("insert messages: %w", err)
 	}
@@ -119,8 +138,8 @@ func (s *Store) InsertMessages(ctx context.Context, ms []Message) ([]Message, []
 	if len(lookKeys) == 0 {
 		return out, existed, nil
 	}
-	rows, err = s.db.Query(ctx, `SELECT `+messageCols+` FROM messages
-		WHERE (tenant_id, idempotency_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`, lookTenants, lookKeys)
+	rows, err = s.db.Query(ctx, `SELECT `+messageCols+` FROM messages WHERE id IN (SELECT message_id FROM message_keys
+		WHERE (tenant_id, idempotency_key) IN (SELECT * FROM unnest($1::text[], $2::text[])))`, lookTenants, lookKeys)
 	if err != nil {
 		return nil, nil, fmt.Errorf("find messages by idempotency key: %w", err)
 	}
@@ -207,6 +226,7 @@ func (s *Store) ListMessages(ctx context.Context, tenant string, f MessageFilter
 		  AND ($4::timestamptz IS NULL OR created_at >= $4)
 		  AND ($5::timestamptz IS NULL OR created_at < $5)
 		  AND (($6::uuid IS NULL AND $7 = '') OR EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id
+			AND d.id >= hookd_deliveries_from(m.id) AND d.id < hookd_deliveries_to(m.id)
 			AND ($6::uuid IS NULL OR d.endpoint_id = $6) AND ($7 = '' OR d.status = $7)))
 		  AND ($9 = '' OR $9 = ANY (channels))
 		ORDER BY id DESC LIMIT $8`, tenant, after, f.EventType, since, until, endpoint, f.Status, p.Limit+1, f.Channel)

@@ -29,6 +29,9 @@ var (
 	// ErrTooMany is returned when a create would pass a limit on how many
 	// there may be.
 	ErrTooMany = errors.New("limit reached")
+	// ErrExpunged is returned for what needs a message's content (a
+	// re-send) after the content was removed.
+	ErrExpunged = errors.New("content removed")
 )
 
 // DBTX is what the store runs statements on: a pool or a transaction.
@@ -58,6 +61,13 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 // WithTx returns a Store whose statements run in tx.
 func (s *Store) WithTx(tx pgx.Tx) *Store {
 	return &Store{db: tx, pool: s.pool, hot: s.hot, cipher: s.cipher}
+}
+
+// WithDB returns a Store whose statements run on db: a pool, a
+// transaction, or something that wraps one (store/historytest's, which
+// explains each query it runs).
+func (s *Store) WithDB(db DBTX) *Store {
+	return &Store{db: db, pool: s.pool, cipher: s.cipher}
 }
 
 // WithCipher returns a Store that encrypts endpoint secrets and private

@@ -44,11 +44,34 @@ func TestTenant(t *testing.T) {
 		m := storetest.Message(t, st, tn.ID, "a.b")
 		storetest.Delivery(t, st, tn.ID, m.ID, ep.ID)
 		require.NoError(t, st.DeleteTenant(ctx, tn.ID))
+		before := store.NewID()
 		_, err := st.GetEndpoint(ctx, tn.ID, ep.ID)
 		require.ErrorIs(t, err, store.ErrNotFound)
+		_, err = st.GetTenant(ctx, tn.ID)
+		require.ErrorIs(t, err, store.ErrNotFound, "gone at once; its history goes in batches")
+		require.ErrorIs(t, st.DeleteTenant(ctx, tn.ID), store.ErrNotFound)
+
+		// Created again at once: what it publishes now is not purged.
+		_, _, err = st.UpsertTenant(ctx, store.Tenant{ID: tn.ID})
+		require.NoError(t, err)
+		again := storetest.Message(t, st, tn.ID, "a.b")
+		total := 0
+		for {
+			n, err := st.PurgeTenant(ctx, tn.ID, before, 1)
+			require.NoError(t, err)
+			if n == 0 {
+				break
+			}
+			total += n
+		}
+		require.Equal(t, 2, total, "the message and its delivery")
 		_, err = st.GetMessage(ctx, tn.ID, m.ID)
 		require.ErrorIs(t, err, store.ErrNotFound)
-		require.ErrorIs(t, st.DeleteTenant(ctx, tn.ID), store.ErrNotFound)
+		ds, err := st.MessageDeliveries(ctx, tn.ID, m.ID)
+		require.NoError(t, err)
+		require.Empty(t, ds)
+		_, err = st.GetMessage(ctx, tn.ID, again.ID)
+		require.NoError(t, err)
 	})
 
 	t.Run("ListPages", func(t *testing.T) {

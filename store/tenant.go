@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -93,24 +94,14 @@ func (s *Store) ListTenants(ctx context.Context, p Page) ([]Tenant, string, erro
 	return list, next, nil
 }
 
-// DeleteTenant removes the tenant and everything it owns. The hot tables
-// have no foreign key to tenants, so their rows are deleted here; the rest
-// cascades.
+// DeleteTenant removes the tenant and what it owns outside the history
+// (endpoints, keys, sessions: they cascade) at once, so that it is gone
+// from the API. Its history (messages, deliveries, attempts) has no foreign
+// key to tenants and can be large: [Store.PurgeTenant] deletes it in
+// batches afterwards, from a job that delivery enqueues in the same
+// transaction.
 func (s *Store) DeleteTenant(ctx context.Context, id string) error {
-	b := &pgx.Batch{}
-	b.Queue(`DELETE FROM attempts WHERE message_id IN (SELECT id FROM messages WHERE tenant_id = $1)`, id)
-	b.Queue(`DELETE FROM deliveries WHERE message_id IN (SELECT id FROM messages WHERE tenant_id = $1)`, id)
-	b.Queue(`DELETE FROM message_payloads WHERE message_id IN (SELECT id FROM messages WHERE tenant_id = $1)`, id)
-	b.Queue(`DELETE FROM messages WHERE tenant_id = $1`, id)
-	b.Queue(`DELETE FROM tenants WHERE id = $1`, id)
-	res := s.db.SendBatch(ctx, b)
-	defer res.Close()
-	for range 4 {
-		if _, err := res.Exec(); err != nil {
-			return fmt.Errorf("delete tenant %s: %w", id, err)
-		}
-	}
-	tag, err := res.Exec()
+	tag, err := s.db.Exec(ctx, `DELETE FROM tenants WHERE id = $1`, id)
 	if err != nil {
 		return fmt.Errorf("delete tenant %s: %w", id, err)
 	}
@@ -118,4 +109,41 @@ func (s *Store) DeleteTenant(ctx context.Context, id string) error {
 		return fmt.Errorf("delete tenant %s: %w", id, ErrNotFound)
 	}
 	return nil
+}
+
+// PurgeTenant deletes one batch of a deleted tenant's history: at most
+// limit of its messages published before before (an id made when it was
+// deleted, so that a tenant created again with the same id keeps what it
+// publishes since), with their deliveries, attempts and payloads, and at
+// most limit of its idempotency keys. Each statement takes only row locks,
+// for a moment. It returns how many rows it deleted; call it until it
+// returns 0.
+func (s *Store) PurgeTenant(ctx context.Context, tenant string, before uuid.UUID, limit int) (int, error) {
+	tag, err := s.db.Exec(ctx, `DELETE FROM message_keys WHERE (tenant_id, idempotency_key) IN (
+		SELECT tenant_id, idempotency_key FROM message_keys WHERE tenant_id = $1 AND message_id < $2 LIMIT $3)`,
+		tenant, before, limit)
+	if err != nil {
+		return 0, fmt.Errorf("purge tenant %s: %w", tenant, err)
+	}
+	n := int(tag.RowsAffected())
+	var gone int
+	err = s.db.QueryRow(ctx, `WITH old AS (
+			SELECT id FROM messages WHERE tenant_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3
+		), atts AS (
+			DELETE FROM attempts a USING old WHERE a.message_id = old.id AND a.id >= hookd_deliveries_from(old.id)
+			RETURNING 1
+		), dels AS (
+			DELETE FROM deliveries d USING old WHERE d.message_id = old.id
+			  AND d.id >= hookd_deliveries_from(old.id) AND d.id < hookd_deliveries_to(old.id) RETURNING 1
+		), pays AS (
+			DELETE FROM message_payloads WHERE message_id IN (SELECT id FROM old) RETURNING 1
+		), msgs AS (
+			DELETE FROM messages WHERE id IN (SELECT id FROM old) RETURNING 1
+		)
+		SELECT (SELECT count(*) FROM atts) + (SELECT count(*) FROM dels) + (SELECT count(*) FROM pays)
+			+ (SELECT count(*) FROM msgs)`, tenant, before, limit).Scan(&gone)
+	if err != nil {
+		return n, fmt.Errorf("purge tenant %s: %w", tenant, err)
+	}
+	return n + gone, nil
 }

@@ -155,6 +155,13 @@ func TestPayloadsGoWithTheirMessage(t *testing.T) {
 	require.Len(t, kept, 1)
 
 	require.NoError(t, st.DeleteTenant(ctx, tn.ID))
+	for {
+		n, err := st.PurgeTenant(ctx, tn.ID, store.NewID(), 100)
+		require.NoError(t, err)
+		if n == 0 {
+			break
+		}
+	}
 	kept, err = st.MessagePayloads(ctx, recent.ID)
 	require.NoError(t, err)
 	require.Empty(t, kept)

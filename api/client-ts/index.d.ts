@@ -268,6 +268,8 @@ export class Hookd {
   getAttempt(tenant: string, attempt: string, options?: RequestOptions): Call<'getAttempt'>;
   /** Resend a message to all its endpoints, or to one. */
   resendMessage(tenant: string, message: string, body?: BodyOf<'resendMessage'>, options?: RequestOptions): Call<'resendMessage'>;
+  /** Remove a message's content (payloads, attempts' response bodies); its metadata stays, marked expunged. Admin keys only. */
+  expungeMessage(tenant: string, message: string, options?: RequestOptions): Call<'expungeMessage'>;
 
   // Replays
 

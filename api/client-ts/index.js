@@ -423,6 +423,11 @@ export class Hookd {
     return this.request('POST', `${messagePath(tenant, message)}/resend`, { ...options, body });
   }
 
+  /** Remove a message's content (payloads, attempts' response bodies); its metadata stays, marked expunged. Admin keys only. @param {string} tenant @param {string} message @param {RequestOptions} [options] */
+  expungeMessage(tenant, message, options) {
+    return this.request('DELETE', `${messagePath(tenant, message)}/content`, options);
+  }
+
   // --- Replays ---
 
   /** Replay failed deliveries in bulk (with dry_run: only count them). @param {object} body @param {RequestOptions} [options] */

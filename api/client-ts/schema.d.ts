@@ -112,7 +112,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a tenant
-         * @description Deletes the tenant and everything it owns: endpoints, messages, attempts, keys. Admin keys only.
+         * @description Deletes the tenant and everything it owns: endpoints, messages, attempts, keys. Admin keys only. The tenant, its endpoints and keys go at once; its history (messages, deliveries, attempts) is deleted in batches by a background job right after, so that a large tenant takes no long lock. A tenant created again with the same id keeps what it publishes from then on.
          */
         delete: operations["deleteTenant"];
         options?: never;
@@ -985,6 +985,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tenants/{tenant}/messages/{message}/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The tenant's id. */
+                tenant: components["parameters"]["Tenant"];
+                /** @description The message's id. */
+                message: components["parameters"]["Message"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a message's content
+         * @description For a request to erase data: removes the message's payload (of every version) and the response bodies of its attempts. The metadata stays (event type, times, deliveries, attempts' statuses and headers), with the message and its attempts marked `expunged`; a delivery still pending or parked fails, and the message can no longer be resent (409). Doing it again changes nothing. Admin keys only.
+         */
+        delete: operations["expungeMessage"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     "endpoint.failing": {
@@ -1666,7 +1691,7 @@ export interface components {
              * @description When it was last disabled; null while enabled.
              */
             disabled_at: string | null;
-            /** @description At most this many attempts to it run at once per worker process; null: the server's HOOKD_MAX_IN_FLIGHT (8). */
+            /** @description At most this many attempts to it run at once per worker process; null: the server's HOOKD_MAX_IN_FLIGHT (16). */
             max_in_flight: number | null;
             /** @description `healthy`; `failing` (a warning: every attempt has failed for at least HOOKD_FAILING_AFTER, 1 hour); `disabled` (by hand, by 410, by the receiver's `webhook-delivery: disable`, or after every attempt failed for HOOKD_DISABLE_AFTER, 5 days). */
             health: {
@@ -1872,8 +1897,8 @@ export interface components {
             id: string;
             tenant_id: components["schemas"]["TenantID"];
             event_type: components["schemas"]["EventTypeName"];
-            /** @description The payload as published: the same JSON value with its keys in the same order, shown without insignificant whitespace. Deliveries carry the exact bytes that were published. */
-            payload: Record<string, unknown>;
+            /** @description The payload as published: the same JSON value with its keys in the same order, shown without insignificant whitespace. Deliveries carry the exact bytes that were published. null when the message's content was removed (`expunged`). */
+            payload: Record<string, unknown> | null;
             /** @description Channels of the message; empty for none. */
             channels: string[];
             /** @description The idempotency key it was published with; null for none. */
@@ -1889,6 +1914,18 @@ export interface components {
             payloads?: {
                 [key: string]: Record<string, unknown>;
             };
+            /**
+             * Format: date-time
+             * @description When the message's own retention (`retention` at publish) ends and it is deleted with its deliveries and attempts (once none of them is pending); null: the global retention applies.
+             */
+            expires_at: string | null;
+            /** @description The message's content was removed (`DELETE .../content`): `payload` is null, its attempts' response bodies are gone; the rest stays. */
+            expunged: boolean;
+            /**
+             * Format: date-time
+             * @description When its content was removed; null unless `expunged`.
+             */
+            expunged_at: string | null;
         };
         /** @description An event to publish: `payload`, or `payloads` of several versions. */
         MessagePublish: {
@@ -1906,6 +1943,11 @@ export interface components {
             payloads?: {
                 [key: string]: Record<string, unknown>;
             };
+            /**
+             * @description The message's own retention, shorter than the server's (30 days by default): seconds, or a number with a unit `s`, `m`, `h` or `d` (`"7d"`, `"36h"`), from one minute up. The message is deleted with its deliveries and attempts when it has passed (once none of its deliveries is pending). A retention longer than the server's is the server's.
+             * @example 7d
+             */
+            retention?: number | string;
         };
         /** @description Asks for the tenant (the path's id) to be created when it does not exist yet, with this name and metadata, in the same transaction as the message and only when the message is accepted. An existing tenant is left as it is: its name and metadata do not change. Without it, a publish to a tenant that does not exist is 404. Send `{}` for a tenant with no name or metadata. The id must be one `PUT /tenants/{tenant}` accepts. */
         MessageTenant: {
@@ -2025,6 +2067,8 @@ export interface components {
                 [key: string]: string[];
             };
             timings: components["schemas"]["AttemptTimings"];
+            /** @description Its response body was removed with its message's content (`DELETE .../content`); `response_body` is empty. */
+            expunged: boolean;
         };
         /** @description A page of attempts, newest first. */
         AttemptList: {
@@ -5063,6 +5107,39 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["UnprocessableEntity"];
+            default: components["responses"]["UnexpectedError"];
+        };
+    };
+    expungeMessage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The tenant's id. */
+                tenant: components["parameters"]["Tenant"];
+                /** @description The message's id. */
+                message: components["parameters"]["Message"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The message, expunged. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["UnprocessableEntity"];
             default: components["responses"]["UnexpectedError"];

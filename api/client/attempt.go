@@ -36,6 +36,9 @@ type Attempt struct {
 	DurationMS  int64          `json:"duration_ms"`
 	Timings     AttemptTimings `json:"timings"`
 	StartedAt   time.Time      `json:"started_at"`
+	// Expunged says its response body was removed with its message's
+	// content.
+	Expunged bool `json:"expunged"`
 }
 
 // AttemptTimings break an attempt's duration down, in milliseconds.

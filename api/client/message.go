@@ -28,6 +28,13 @@ type Message struct {
 	// Payloads, when it was published with several, is each by version
 	// (Version's included); nil otherwise, and in lists.
 	Payloads map[int]json.RawMessage `json:"payloads,omitempty"`
+	// ExpiresAt is when the message's own retention ends (nil: the
+	// server's applies).
+	ExpiresAt *time.Time `json:"expires_at"`
+	// Expunged says its content was removed ([Client.ExpungeMessage]):
+	// Payload is null, its attempts' response bodies are gone.
+	Expunged   bool       `json:"expunged"`
+	ExpungedAt *time.Time `json:"expunged_at"`
 }
 
 // Delivery is a message's state at one endpoint.
@@ -72,6 +79,11 @@ type PublishParams struct {
 	// is left as it is), so that tenants need not be created beforehand.
 	// Without it, publishing to an unknown tenant is a 404.
 	Tenant *TenantParams `json:"tenant,omitempty"`
+	// Retention, when set, is the message's own retention, shorter than
+	// the server's: a number with a unit s, m, h or d, like "7d" or
+	// "36h" (one minute at least). The message is deleted with its
+	// deliveries and attempts when it has passed.
+	Retention string `json:"retention,omitempty"`
 }
 
 // Publish publishes a message to a tenant's endpoints. The answer (202)
@@ -99,6 +111,18 @@ func (c *Client) GetMessage(ctx context.Context, tenant string, message uuid.UUI
 	}
 	var out MessageWithDeliveries
 	err := c.do(ctx, call{method: http.MethodGet, path: messagePath(tenant, message, ""), out: &out, retry: true})
+	return ptr(out, err)
+}
+
+// ExpungeMessage removes a message's content, for a request to erase
+// data: its payloads and its attempts' response bodies. Its metadata
+// stays, marked expunged; it can no longer be resent. Admin keys only.
+func (c *Client) ExpungeMessage(ctx context.Context, tenant string, message uuid.UUID) (*Message, error) {
+	if err := need("tenant id", tenant, "message id", message); err != nil {
+		return nil, err
+	}
+	var out Message
+	err := c.do(ctx, call{method: http.MethodDelete, path: messagePath(tenant, message, "/content"), out: &out, retry: true})
 	return ptr(out, err)
 }
 

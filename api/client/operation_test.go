@@ -210,6 +210,30 @@ func TestEveryOperationAgainstHookd(t *testing.T) {
 	require.JSONEq(t, `{"id":"inv_example"}`, string(r.body), "a test event carries the example")
 	verify(t, rotated.Secret, r)
 
+	// A message with its own retention, delivered, then its content removed.
+	short, err := c.Publish(ctx, "acme", client.PublishParams{EventType: "invoice.paid", Payload: json.RawMessage(`{"id":"inv_pii"}`),
+		Retention: "7d"})
+	require.NoError(t, err)
+	require.NotNil(t, short.ExpiresAt)
+	require.WithinDuration(t, time.Now().Add(7*24*time.Hour), *short.ExpiresAt, time.Minute)
+	rc.waitFor(t, short.ID.String(), 1)
+	eventually(t, func() bool {
+		as, err := c.ListMessageAttempts(ctx, "acme", short.ID, nil)
+		require.NoError(t, err)
+		return len(as.Data) == 1
+	}, "the attempt of %s was never recorded", short.ID)
+	gone, err := c.ExpungeMessage(ctx, "acme", short.ID)
+	require.NoError(t, err)
+	require.True(t, gone.Expunged)
+	require.NotNil(t, gone.ExpungedAt)
+	require.JSONEq(t, `null`, string(gone.Payload))
+	as, err := c.ListMessageAttempts(ctx, "acme", short.ID, nil)
+	require.NoError(t, err)
+	require.True(t, as.Data[0].Expunged)
+	require.Empty(t, as.Data[0].ResponseBody)
+	_, err = c.ResendMessage(ctx, "acme", short.ID, nil)
+	requireStatus(t, http.StatusConflict, err)
+
 	// A receiver self-check: this receiver accepts everything, so the
 	// signature and timestamp rows fail.
 	check, err := c.StartEndpointCheck(ctx, "acme", ep.ID, &client.StartCheckParams{EventType: "invoice.paid"})

@@ -82,8 +82,10 @@ func setup() error {
 	defer conn.Close(ctx)
 
 	// The template's name carries a hash of the migrations, so a changed
-	// schema gets a new template even on a long-lived TEST_DATABASE_URL.
-	template = "hookd_tmpl_" + migrationsHash()
+	// schema gets a new template even on a long-lived TEST_DATABASE_URL,
+	// and the day, so that its daily partitions of the history (which
+	// Migrate makes from yesterday to a few days ahead) cover today.
+	template = "hookd_tmpl_" + migrationsHash() + "_" + time.Now().UTC().Format("20060102")
 	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock(7707)"); err != nil {
 		return fmt.Errorf("lock: %w", err)
 	}

@@ -103,6 +103,12 @@ test('create a tenant and an endpoint, publish, read the attempts, mint a portal
     return data.some((a) => a.trigger === 'manual' && a.status === 'succeeded');
   });
 
+  const removed = await admin.expungeMessage('acme', msg.id);
+  assert.equal(removed.expunged, true);
+  assert.equal(removed.payload, null);
+  const expunged = await admin.listMessageAttempts('acme', msg.id);
+  assert.ok(expunged.data.every((a) => a.expunged && a.response_body === ''));
+
   const link = await admin.createPortalLink('acme', { expires_in_seconds: 600 });
   assert.ok(link.url.startsWith(`${HOOKD_URL}/portal/login?token=`), link.url);
   assert.ok(Date.parse(link.expires_at) > Date.now());

@@ -92,7 +92,8 @@ async function addRows(rows, card, page, f) {
     const status = h("div", {}, h("span", { class: "muted small" }, "…"));
     rows.appendChild(h("a", { class: "row log-row", href: `#/messages/${m.id}`, dataset: { message: m.id } },
       h("div", {}, time(m.created_at)),
-      h("div", { class: "cell-main" }, h("code", {}, m.event_type), h("div", { class: "desc mono" }, m.id)),
+      h("div", { class: "cell-main" }, h("code", {}, m.event_type),
+        m.expunged ? h("span", { class: "muted small" }, " · content removed") : null, h("div", { class: "desc mono" }, m.id)),
       h("div", {}, h("span", { class: "cell-label" }, "Status"), status),
       h("div", { class: "small" }, "View →")));
     return { m, status };
@@ -203,12 +204,15 @@ export async function messagePage(el, id) {
         h("div", { class: "crumbs" }, h("a", { href: "#/messages" }, "Delivery log"), " / ", shortID(m.id)),
         h("h1", {}, h("code", {}, m.event_type)),
         h("p", { class: "sub" }, "Sent ", time(m.created_at), " · id ", h("span", { class: "mono" }, m.id))),
-      m.deliveries.length && canChange() ? h("div", { class: "actions" }, resendAll) : null),
+      m.deliveries.length && canChange() && !m.expunged ? h("div", { class: "actions" }, resendAll) : null),
     h("section", { class: "card" }, h("h2", {}, "Deliveries"), deliveriesBody),
     h("div", { class: "grid2" },
       h("section", { class: "card" },
         h("h2", {}, "Payload", h("span", { class: "muted small", id: "message-version" }, ` · version ${m.version || 1}`)),
-        codeBlock(pretty(m.payload)),
+        m.expunged
+          ? h("p", { class: "muted", id: "content-removed" }, "Content removed ", time(m.expunged_at),
+            ": the payload and the attempts' response bodies were erased; what was sent when stays.")
+          : codeBlock(pretty(m.payload)),
         m.payloads ? h("p", { class: "hint" }, `Published in versions ${Object.keys(m.payloads).join(", ")}: `
           + "each endpoint receives the one it pins, the others this one.") : null,
         m.channels.length ? h("p", { class: "hint" }, "Channels: ", m.channels.join(", ")) : null,
@@ -267,7 +271,8 @@ export function attemptView(a, urls, open) {
           headers.map(([k, vs]) => h("tr", {}, h("td", { class: "mono" }, k), h("td", { class: "mono" }, vs.join(", "))))))) : h("p", { class: "muted small" }, "none")),
       h("div", {},
         h("h3", {}, "Response body", a.response_body_truncated ? h("span", { class: "muted small" }, " (truncated)") : null),
-        a.response_body ? h("pre", { class: "body", tabindex: "0" }, pretty(a.response_body)) : h("p", { class: "muted small" }, "empty"))));
+        a.expunged ? h("p", { class: "muted small" }, "content removed")
+          : a.response_body ? h("pre", { class: "body", tabindex: "0" }, pretty(a.response_body)) : h("p", { class: "muted small" }, "empty"))));
 }
 
 // recoverForm re-sends an endpoint's failed deliveries since a time.

@@ -1,0 +1,172 @@
+package migrations_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hookd/hookd/migrations"
+	"github.com/hookd/hookd/store"
+	"github.com/hookd/hookd/store/storetest"
+)
+
+// TestPartitionExistingDatabase upgrades a database that has a history in
+// the tables as they were before 0013: its rows stay readable in the
+// legacy partitions, the pair and idempotency rules still hold for them,
+// new rows go to the daily partitions, and retention deletes the legacy
+// in batches, then drops it.
+func TestPartitionExistingDatabase(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const schema = "before_0013"
+	cfg, err := pgxpool.ParseConfig(storetest.URL(t))
+	require.NoError(t, err)
+	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+
+	// The schema as 0001 to 0012 made it, with a history in it.
+	_, err = pool.Exec(ctx, `CREATE SCHEMA `+schema+`;
+		CREATE TABLE hookd_migrations (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`)
+	require.NoError(t, err)
+	names, err := filepath.Glob("*.sql")
+	require.NoError(t, err)
+	for _, name := range names {
+		if name >= "0013" {
+			break
+		}
+		body, err := os.ReadFile(name)
+		require.NoError(t, err)
+		err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, string(body)); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO hookd_migrations (version) VALUES ($1)`, strings.TrimSuffix(name, ".sql"))
+			return err
+		})
+		require.NoError(t, err, name)
+	}
+	old := time.Now().Add(-40 * 24 * time.Hour)
+	oldID := func(at time.Time) uuid.UUID {
+		u := store.NewID()
+		ms := uint64(at.UnixMilli())
+		for i := range 6 {
+			u[i] = byte(ms >> (40 - 8*i))
+		}
+		return u
+	}
+	msg, pendingMsg, recentMsg := oldID(old), oldID(old), oldID(time.Now().Add(-time.Hour))
+	endpoint := uuid.New()
+	delivery := oldID(old.Add(time.Second))
+	_, err = pool.Exec(ctx, `INSERT INTO tenants (id) VALUES ('t1');
+		INSERT INTO endpoints (id, tenant_id, url) VALUES ('`+endpoint.String()+`', 't1', 'http://127.0.0.1:9/');`)
+	require.NoError(t, err)
+	_, err = pool.Exec(ctx, `INSERT INTO messages (id, tenant_id, event_type, payload, idempotency_key)
+		VALUES ($1, 't1', 'a', '{}', 'key-1'), ($2, 't1', 'a', '{}', NULL), ($3, 't1', 'a', '{}', NULL)`,
+		msg, pendingMsg, recentMsg)
+	require.NoError(t, err)
+	_, err = pool.Exec(ctx, `INSERT INTO deliveries (id, tenant_id, message_id, endpoint_id, status)
+		VALUES ($1, 't1', $2, $4, 'failed'), ($5, 't1', $3, $4, 'pending')`,
+		delivery, msg, pendingMsg, endpoint, oldID(old.Add(time.Second)))
+	require.NoError(t, err)
+	_, err = pool.Exec(ctx, `INSERT INTO attempts (id, tenant_id, delivery_id, message_id, endpoint_id, attempt,
+			trigger, status, url, started_at)
+		VALUES ($1, 't1', $2, $3, $4, 1, 'scheduled', 'failed', 'http://127.0.0.1:9/', $5)`,
+		oldID(old.Add(2*time.Second)), delivery, msg, endpoint, old)
+	require.NoError(t, err)
+
+	require.NoError(t, migrations.Migrate(ctx, pool, migrations.Config{Schema: schema}))
+	st := store.New(pool)
+
+	parts, err := st.Partitions(ctx)
+	require.NoError(t, err)
+	legacy := map[string]bool{}
+	days := 0
+	for _, p := range parts {
+		if p.Legacy() {
+			legacy[p.Table] = true
+			require.True(t, p.Until().After(time.Now()), "the legacy partition holds every id made before the migration")
+		} else if p.Table == "messages" {
+			days++
+		}
+	}
+	require.Len(t, legacy, 4, "messages, deliveries, attempts and payloads each keep their rows")
+	require.GreaterOrEqual(t, days, store.PartitionDaysAhead, "days ahead have their partitions")
+
+	// The old history reads as before.
+	m, err := st.GetMessage(ctx, "t1", msg)
+	require.NoError(t, err)
+	require.Equal(t, "key-1", m.IdempotencyKey)
+	ds, err := st.MessageDeliveries(ctx, "t1", msg)
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	require.Equal(t, delivery, ds[0].ID)
+	as, _, err := st.ListAttempts(ctx, "t1", store.AttemptFilter{MessageID: msg}, store.Page{Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, as, 1)
+
+	// An old pair is not delivered twice, an old key returns its message.
+	made, err := st.InsertDeliveries(ctx, []store.NewDelivery{{TenantID: "t1", MessageID: msg, EndpointID: endpoint}})
+	require.NoError(t, err)
+	require.Empty(t, made, "the legacy partition's unique index still guards old messages")
+	again, existed, err := st.InsertMessage(ctx, store.Message{TenantID: "t1", EventType: "a", Payload: []byte(`{}`),
+		IdempotencyKey: "key-1"})
+	require.NoError(t, err)
+	require.True(t, existed)
+	require.Equal(t, msg, again.ID)
+
+	// A new message and its delivery go to today's partition, once.
+	fresh := storetest.Message(t, st, "t1", "a")
+	made, err = st.InsertDeliveries(ctx, []store.NewDelivery{{TenantID: "t1", MessageID: fresh.ID, EndpointID: endpoint},
+		{TenantID: "t1", MessageID: fresh.ID, EndpointID: endpoint}})
+	require.NoError(t, err)
+	require.Equal(t, []uuid.UUID{store.DeliveryID(fresh.ID, endpoint)}, made)
+	var dWhere, mWhere string
+	require.NoError(t, pool.QueryRow(ctx, `SELECT (SELECT tableoid::regclass::text FROM deliveries WHERE id = $1),
+		(SELECT tableoid::regclass::text FROM messages WHERE id = $2)`, made[0], fresh.ID).Scan(&dWhere, &mWhere))
+	require.Equal(t, strings.Replace(mWhere, "messages", "deliveries", 1), dWhere, "a delivery is in its message's partition")
+	_, err = st.EnsurePartitions(ctx, time.Now().Add(96*time.Hour), 1)
+	require.NoError(t, err)
+	later, _, err := st.InsertMessage(ctx, store.Message{ID: oldID(time.Now().Add(96 * time.Hour)), TenantID: "t1",
+		EventType: "a", Payload: []byte(`{}`)})
+	require.NoError(t, err)
+	require.NoError(t, pool.QueryRow(ctx, `SELECT tableoid::regclass::text FROM messages WHERE id = $1`, later.ID).Scan(&mWhere))
+	require.Equal(t, "messages_p"+time.Now().Add(96*time.Hour).UTC().Format("20060102"), mWhere, "after the legacy's range, a daily partition")
+
+	// Retention: the legacy's expired rows go in batches (the message with
+	// a pending delivery stays), then, once its whole range has expired,
+	// the legacy partitions are dropped.
+	for {
+		n, err := st.DeleteExpired(ctx, time.Now().Add(-30*24*time.Hour), 1)
+		require.NoError(t, err)
+		if n == 0 {
+			break
+		}
+	}
+	_, err = st.GetMessage(ctx, "t1", msg)
+	require.ErrorIs(t, err, store.ErrNotFound)
+	_, err = st.GetMessage(ctx, "t1", pendingMsg)
+	require.NoError(t, err)
+	_, err = st.GetMessage(ctx, "t1", recentMsg)
+	require.NoError(t, err)
+	dropped, err := st.DropExpiredPartitions(ctx, time.Now().Add(-30*24*time.Hour), 0)
+	require.NoError(t, err)
+	require.Empty(t, dropped, "the legacy partition still holds unexpired rows")
+	dropped, err = st.DropExpiredPartitions(ctx, time.Now().Add(60*time.Hour), 0)
+	require.NoError(t, err)
+	require.Contains(t, dropped, "messages_legacy")
+	require.Contains(t, dropped, "deliveries_legacy")
+	_, err = st.GetMessage(ctx, "t1", fresh.ID)
+	require.ErrorIs(t, err, store.ErrNotFound, "with a cutoff after it, today's rows went with the legacy")
+	_, err = st.GetMessage(ctx, "t1", later.ID)
+	require.NoError(t, err, "a partition past the cutoff stays")
+}

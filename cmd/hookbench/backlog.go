@@ -392,7 +392,9 @@ func (r *backlogReport) writeTable(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	writeChecks(w, "targets of issue 10", r.Checks)
+	if err := writeChecks(w, "targets of issue 10", r.Checks); err != nil {
+		return err
+	}
 	notes := r.Notes
 	if r.Lost > 0 {
 		notes = append(notes, "not delivered by the end of the run (lost, or still queued if the drain timed out), among them: "+strings.Join(r.LostSample, ", "))

@@ -61,7 +61,7 @@ type chaosReport struct {
 
 func (r chaosReport) ok() bool { return r.Lost == 0 && r.SigFailed == 0 && r.Accepted > 0 }
 
-func (r chaosReport) write(w io.Writer) error {
+func (r chaosReport) writeTable(w io.Writer) error {
 	_, err := fmt.Fprintf(w, `chaos: accepted %d (refused %d), delivered %d, lost %d, duplicates %d
 chaos: hookd killed %d times, Postgres restarted (immediate) %d times
 chaos: signatures verified %d, failed %d; last accepted message arrived %s after the chaos ended

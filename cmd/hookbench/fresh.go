@@ -284,7 +284,9 @@ func (r *freshReport) writeTable(w io.Writer) error {
 	fmt.Fprintf(w, "deliveries          %d of %d published (%d lost), %d duplicates, %d stray, %d signature failures (%d verified in full)\n",
 		r.Delivered, r.Publishes, r.Lost, r.Duplicates, r.Stray, r.SigFailures, r.SigVerified)
 	fmt.Fprintf(w, "hookd peak RSS      %s\n", mib(r.HookdPeakRSS))
-	writeChecks(w, "targets of issue 10", r.Checks)
+	if err := writeChecks(w, "targets of issue 10", r.Checks); err != nil {
+		return err
+	}
 	notes := r.Notes
 	if r.Lost > 0 {
 		notes = append(notes, fmt.Sprintf("%d deliveries lost, among them: %s", r.Lost, strings.Join(r.LostSample, ", ")))
@@ -296,21 +298,4 @@ func (r *freshReport) writeTable(w io.Writer) error {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}
 	return nil
-}
-
-// writeChecks prints targets and whether they were met.
-func writeChecks(w io.Writer, title string, cs []check) {
-	if len(cs) == 0 {
-		return
-	}
-	fmt.Fprintf(w, "\n%s\n", title)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	for _, c := range cs {
-		verdict := "ok"
-		if !c.OK {
-			verdict = "MISSED"
-		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s%s\t%s\n", c.Measure, c.Target, num(c.Value), unitSuffix(c.Unit), verdict)
-	}
-	_ = tw.Flush()
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -212,13 +211,6 @@ func (r *isoReport) compare() {
 	}
 }
 
-// writeJSON prints the report as indented JSON.
-func (r *isoReport) writeJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
-}
-
 // writeTable prints the halves side by side, then the targets.
 func (r *isoReport) writeTable(w io.Writer) error {
 	fmt.Fprintf(w, "scenario  isolation: %d tenants × %d endpoints (each tenant: %d black hole, %d answering 500, %d healthy and measured)\n",
@@ -306,18 +298,8 @@ func (r *isoReport) writeTable(w io.Writer) error {
 		return err
 	}
 
-	if len(r.Checks) > 0 {
-		fmt.Fprintf(w, "\nhealthy p50 ratio %.2f×; targets of issue 8 (healthy endpoints, with bad endpoints ÷ all healthy)\n", deref(r.P50Ratio))
-		for _, c := range r.Checks {
-			verdict := "ok"
-			if !c.OK {
-				verdict = "MISSED"
-			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s%s\t%s\n", c.Measure, c.Target, num(c.Value), unitSuffix(c.Unit), verdict)
-		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
+	if err := writeChecks(w, fmt.Sprintf("healthy p50 ratio %.2f×; targets of issue 8 (healthy endpoints, with bad endpoints ÷ all healthy)", deref(r.P50Ratio)), r.Checks); err != nil {
+		return err
 	}
 
 	var notes []string

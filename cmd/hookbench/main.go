@@ -17,7 +17,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -260,45 +259,11 @@ func describePlan(p plan) string {
 // chaosMain runs --scenario chaos and prints its report.
 func chaosMain(ctx context.Context, cfg config, stdout, stderr io.Writer) int {
 	rep, err := runChaos(ctx, cfg.chaos, stderr)
-	write := rep.write
-	if cfg.json {
-		write = func(w io.Writer) error {
-			enc := json.NewEncoder(w)
-			enc.SetIndent("", "  ")
-			return enc.Encode(rep)
-		}
-	}
-	if werr := write(stdout); werr != nil {
-		fmt.Fprintf(stderr, "hookbench: write report: %v\n", werr)
-		return 1
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "hookbench: %v\n", err)
-		return 1
-	}
-	if !rep.ok() {
-		return 1
-	}
-	return 0
+	return finishMain(cfg.json, rep, err, stdout, stderr)
 }
 
 // isolationMain runs --scenario isolation and prints its report.
 func isolationMain(ctx context.Context, cfg config, stdout, stderr io.Writer) int {
 	rep, err := runIsolation(ctx, cfg, stderr)
-	write := rep.writeTable
-	if cfg.json {
-		write = rep.writeJSON
-	}
-	if werr := write(stdout); werr != nil {
-		fmt.Fprintf(stderr, "hookbench: write report: %v\n", werr)
-		return 1
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "hookbench: %v\n", err)
-		return 1
-	}
-	if !rep.ok() {
-		return 1
-	}
-	return 0
+	return finishMain(cfg.json, rep, err, stdout, stderr)
 }

@@ -296,18 +296,8 @@ func (r *report) writeTable(w io.Writer) error {
 		return err
 	}
 
-	if len(r.Checks) > 0 {
-		fmt.Fprint(w, "\ntargets (issue 10, for a 2-core machine with Postgres on it)\n")
-		for _, c := range r.Checks {
-			verdict := "ok"
-			if !c.OK {
-				verdict = "MISSED"
-			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s%s\t%s\n", c.Measure, c.Target, num(c.Value), unitSuffix(c.Unit), verdict)
-		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
+	if err := writeChecks(w, "targets (issue 10, for a 2-core machine with Postgres on it)", r.Checks); err != nil {
+		return err
 	}
 
 	var notes []string
@@ -371,4 +361,21 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
+}
+
+// writeChecks prints targets and whether they were met, under title.
+func writeChecks(w io.Writer, title string, cs []check) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	fmt.Fprintf(w, "\n%s\n", title)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, c := range cs {
+		verdict := "ok"
+		if !c.OK {
+			verdict = "MISSED"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s%s\t%s\n", c.Measure, c.Target, num(c.Value), unitSuffix(c.Unit), verdict)
+	}
+	return tw.Flush()
 }

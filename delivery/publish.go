@@ -80,7 +80,7 @@ func (s *Service) publishBatch(ctx context.Context, reqs []publishReq) ([]publis
 	var direct []*rivertype.JobRow
 	err := s.store.InHotTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		out, direct, err = s.publishDirectTx(ctx, tx, reqs)
+		out, direct, err = s.publishIn(ctx, tx, reqs, true)
 		return err
 	})
 	if err == nil {
@@ -108,19 +108,14 @@ func (s *Service) publishBatch(ctx context.Context, reqs []publishReq) ([]publis
 // publishTx publishes reqs in tx, a transaction whose commit hookd does
 // not see: every delivery goes through River's queue.
 func (s *Service) publishTx(ctx context.Context, tx pgx.Tx, reqs []publishReq) ([]publishRes, error) {
-	out, _, err := s.publish1(ctx, tx, reqs, false)
+	out, _, err := s.publishIn(ctx, tx, reqs, false)
 	return out, err
 }
 
-// publishDirectTx publishes reqs in tx, which the caller commits, and
-// returns the fallback jobs of the deliveries given direct slots
-// (direct.go); the caller dispatches them once tx commits, or releases
-// their slots.
-func (s *Service) publishDirectTx(ctx context.Context, tx pgx.Tx, reqs []publishReq) ([]publishRes, []*rivertype.JobRow, error) {
-	return s.publish1(ctx, tx, reqs, true)
-}
-
-func (s *Service) publish1(ctx context.Context, tx pgx.Tx, reqs []publishReq, direct bool) (out []publishRes, directJobs []*rivertype.JobRow, err error) {
+// publishIn publishes reqs in tx. With direct, the caller commits tx and
+// gets the fallback jobs of the deliveries given direct slots (direct.go),
+// to dispatch once tx commits or to release their slots.
+func (s *Service) publishIn(ctx context.Context, tx pgx.Tx, reqs []publishReq, direct bool) (out []publishRes, directJobs []*rivertype.JobRow, err error) {
 	st := s.store.WithTx(tx)
 	out = make([]publishRes, len(reqs))
 

@@ -38,12 +38,12 @@ func ConfigurePool(cfg *pgxpool.Config) {
 // optional filters, whose best plan depends on which are set) stays on
 // the ordinary pool.
 
-// HotPoolConfig returns a copy of cfg for the hot path's pool: its
-// connections keep generic plans, and ConfigurePool is applied.
+// HotPoolConfig returns a copy of cfg, the config of hookd's ordinary
+// pool (ConfigurePool already applied, which the copy keeps), for the hot
+// path's pool: its connections keep generic plans.
 func HotPoolConfig(cfg *pgxpool.Config) *pgxpool.Config {
 	hot := cfg.Copy()
 	hot.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
-	ConfigurePool(hot)
 	return hot
 }
 

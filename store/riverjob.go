@@ -22,3 +22,19 @@ func (s *Store) RescheduleJob(ctx context.Context, id int64, at time.Time) error
 	}
 	return nil
 }
+
+// ReleaseScheduledJobs makes River jobs among ids that are scheduled to run
+// within the horizon available now, keeping their scheduled time: what
+// River's scheduler does for such jobs on each of its runs (every 5 s by
+// default, looking as far ahead), done at once so that jobs due in the
+// next few seconds do not wait for its next run. River fetches an
+// available job only once its scheduled time has come. It returns how
+// many it released.
+func (s *Store) ReleaseScheduledJobs(ctx context.Context, ids []int64, horizon time.Duration) (int, error) {
+	tag, err := s.db.Exec(ctx, `UPDATE river_job SET state = 'available'
+		WHERE id = ANY($1) AND state = 'scheduled' AND scheduled_at <= now() + $2::interval`, ids, horizon)
+	if err != nil {
+		return 0, fmt.Errorf("release scheduled jobs: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}

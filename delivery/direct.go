@@ -99,24 +99,27 @@ func (d *directs) wait(ctx context.Context) {
 	}
 }
 
-// dispatch starts the direct attempts of jobs, the fallback jobs a
-// committed publish inserted for its reserved slots.
-func (s *Service) dispatch(jobs []*rivertype.JobRow) {
-	for _, j := range jobs {
-		go s.runDirect(j)
+// directAttempt is a delivery a committed publish gave a direct slot: its
+// fallback job, and its work, read in the publish transaction.
+type directAttempt struct {
+	job  *rivertype.JobRow
+	args DeliverArgs
+	work store.Work
+}
+
+// dispatch starts the direct attempts of a committed publish.
+func (s *Service) dispatch(attempts []directAttempt) {
+	for _, a := range attempts {
+		go s.runDirect(a)
 	}
 }
 
-func (s *Service) runDirect(j *rivertype.JobRow) {
+func (s *Service) runDirect(a directAttempt) {
 	defer s.direct.release(1)
-	var args DeliverArgs
-	if err := json.Unmarshal(j.EncodedArgs, &args); err != nil {
-		s.logger.Warn("direct attempt: bad job args", "job", j.ID, "error", err)
-		return // the fallback job runs, and River reports it
-	}
+	j, args := a.job, a.args
 	ctx, cancel := context.WithTimeout(s.direct.ctx, deliverJobTimeout(s.cfg.Sender.Timeout))
 	defer cancel()
-	err := s.deliver(ctx, args, j.ID)
+	err := s.deliver(ctx, args, j.ID, &a.work)
 	if err == nil {
 		return
 	}

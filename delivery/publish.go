@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -77,7 +78,7 @@ func (s *Service) publish(ctx context.Context, r publishReq) (store.Message, boo
 // cannot fail the others.
 func (s *Service) publishBatch(ctx context.Context, reqs []publishReq) ([]publishRes, error) {
 	var out []publishRes
-	var direct []*rivertype.JobRow
+	var direct []directAttempt
 	err := s.store.InHotTx(ctx, func(tx pgx.Tx) error {
 		var err error
 		out, direct, err = s.publishIn(ctx, tx, reqs, true)
@@ -115,7 +116,7 @@ func (s *Service) publishTx(ctx context.Context, tx pgx.Tx, reqs []publishReq) (
 // publishIn publishes reqs in tx. With direct, the caller commits tx and
 // gets the fallback jobs of the deliveries given direct slots (direct.go),
 // to dispatch once tx commits or to release their slots.
-func (s *Service) publishIn(ctx context.Context, tx pgx.Tx, reqs []publishReq, direct bool) (out []publishRes, directJobs []*rivertype.JobRow, err error) {
+func (s *Service) publishIn(ctx context.Context, tx pgx.Tx, reqs []publishReq, direct bool) (out []publishRes, directJobs []directAttempt, err error) {
 	st := s.store.WithTx(tx)
 	out = make([]publishRes, len(reqs))
 
@@ -219,25 +220,40 @@ func (s *Service) publishIn(ctx context.Context, tx pgx.Tx, reqs []publishReq, d
 			parked = append(parked, store.NewDelivery{TenantID: m.TenantID, MessageID: m.ID, EndpointID: e})
 		}
 	}
+	work := map[uuid.UUID]store.Work{} // of the deliveries given direct slots
 	for prio, ds := range inline {
-		ids, err := st.InsertDeliveries(ctx, ds)
+		// The direct slots are taken before the insert, so that the work of
+		// their deliveries is read in the same round trip.
+		load := 0
+		for direct && load < len(ds) && s.direct.take() {
+			load++
+		}
+		reserved += load
+		ids, loaded, err := st.InsertDeliveriesLoading(ctx, ds, load)
 		if err != nil {
 			return nil, nil, err
 		}
 		first := len(jobs)
 		jobs = deliverJobs(jobs, ids, store.TriggerScheduled, uuid.Nil, prio)
-		if !direct {
-			continue
-		}
-		for k := first; k < len(jobs) && s.direct.take(); k++ {
-			opts := jobs[k].InsertOpts
+		given := 0
+		for k, id := range ids {
+			w, ok := loaded[id]
+			if !ok {
+				continue
+			}
+			given++
+			work[id] = w
+			opts := jobs[first+k].InsertOpts
 			if opts == nil {
 				opts = &river.InsertOpts{}
 			}
 			opts.ScheduledAt = now.Add(directFallback(s.cfg.Sender.Timeout))
 			opts.Metadata = s.direct.metadata
-			jobs[k].InsertOpts = opts
-			reserved++
+			jobs[first+k].InsertOpts = opts
+		}
+		if unused := load - given; unused > 0 { // none, unless a delivery existed
+			s.direct.release(unused)
+			reserved -= unused
 		}
 	}
 	if len(parked) > 0 {
@@ -251,8 +267,15 @@ func (s *Service) publishIn(ctx context.Context, tx pgx.Tx, reqs []publishReq, d
 			return nil, nil, fmt.Errorf("enqueue %d jobs: %w", len(jobs), err)
 		}
 		for _, r := range res {
-			if r.Job.Kind == (DeliverArgs{}).Kind() && r.Job.State == rivertype.JobStateScheduled {
-				directJobs = append(directJobs, r.Job)
+			if r.Job.Kind != (DeliverArgs{}).Kind() || r.Job.State != rivertype.JobStateScheduled {
+				continue
+			}
+			var args DeliverArgs
+			if json.Unmarshal(r.Job.EncodedArgs, &args) != nil {
+				continue
+			}
+			if w, ok := work[args.DeliveryID]; ok {
+				directJobs = append(directJobs, directAttempt{job: r.Job, args: args, work: w})
 			}
 		}
 	}

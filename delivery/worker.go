@@ -181,16 +181,19 @@ var reservedHeaders = map[string]bool{
 }
 
 func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
-	return w.s.deliver(ctx, job.Args, 0)
+	return w.s.deliver(ctx, job.Args, 0, nil)
 }
 
 // deliver makes one attempt of the delivery args names. direct is the id of
 // the delivery's River job when this process attempts it straight after
 // its publish (direct.go): the job is then still scheduled, as the
-// fallback, and the statement that records the attempt deletes it.
-func (s *Service) deliver(ctx context.Context, args DeliverArgs, direct int64) (err error) {
-	ld, err := s.loader.Do(ctx, args.DeliveryID)
-	if err != nil {
+// fallback, and the statement that records the attempt deletes it; work
+// is then the delivery's work, read in the publish transaction.
+func (s *Service) deliver(ctx context.Context, args DeliverArgs, direct int64, work *store.Work) (err error) {
+	ld := loaded{found: true}
+	if work != nil {
+		ld.work = *work
+	} else if ld, err = s.loader.Do(ctx, args.DeliveryID); err != nil {
 		return fmt.Errorf("load delivery %s: %w", args.DeliveryID, err)
 	}
 	if !ld.found {

@@ -54,6 +54,15 @@ type NewDelivery struct {
 // in one statement, skipping pairs that exist, and returns the ids of those
 // it created.
 func (s *Store) InsertDeliveries(ctx context.Context, ds []NewDelivery) ([]uuid.UUID, error) {
+	ids, _, err := s.InsertDeliveriesLoading(ctx, ds, 0)
+	return ids, err
+}
+
+// InsertDeliveriesLoading is InsertDeliveries that also loads the work
+// (LoadWork) of the first load of ds, pipelined in the same round trip and
+// read in the same transaction: a publish whose process attempts those
+// deliveries itself (delivery/direct.go) needs no read after its commit.
+func (s *Store) InsertDeliveriesLoading(ctx context.Context, ds []NewDelivery, load int) ([]uuid.UUID, map[uuid.UUID]Work, error) {
 	n := len(ds)
 	ids, tenants, messages, endpoints := make([]uuid.UUID, n), make([]string, n), make([]uuid.UUID, n), make([]uuid.UUID, n)
 	for i, d := range ds {
@@ -61,13 +70,47 @@ func (s *Store) InsertDeliveries(ctx context.Context, ds []NewDelivery) ([]uuid.
 	}
 	// No conflict target: (message_id, endpoint_id) is unique in each
 	// partition (partition.go), which DO NOTHING without one consults.
-	rows, err := s.db.Query(ctx, `INSERT INTO deliveries (id, tenant_id, message_id, endpoint_id, next_attempt_at)
+	const insert = `INSERT INTO deliveries (id, tenant_id, message_id, endpoint_id, next_attempt_at)
 		SELECT id, tenant_id, message_id, endpoint_id, now()
 		FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[]) AS t(id, tenant_id, message_id, endpoint_id)
-		ON CONFLICT DO NOTHING RETURNING id`, ids, tenants, messages, endpoints)
-	if err != nil {
-		return nil, fmt.Errorf("insert deliveries: %w", err)
+		ON CONFLICT DO NOTHING RETURNING id`
+	if load <= 0 {
+		rows, err := s.db.Query(ctx, insert, ids, tenants, messages, endpoints)
+		if err != nil {
+			return nil, nil, fmt.Errorf("insert deliveries: %w", err)
+		}
+		made, err := collectIDs(rows)
+		return made, nil, err
 	}
+	// The statements of a batch run in order in one transaction, so the
+	// load sees the rows the insert made.
+	want := ids[:min(load, n)]
+	lo, hi := idRange(want)
+	b := &pgx.Batch{}
+	b.Queue(insert, ids, tenants, messages, endpoints)
+	b.Queue(workQuery, want, lo, hi)
+	res := s.db.SendBatch(ctx, b)
+	defer res.Close()
+	rows, err := res.Query()
+	if err != nil {
+		return nil, nil, fmt.Errorf("insert deliveries: %w", err)
+	}
+	made, err := collectIDs(rows)
+	if err != nil {
+		return nil, nil, err
+	}
+	rows, err = res.Query()
+	if err != nil {
+		return nil, nil, fmt.Errorf("load work: %w", err)
+	}
+	work, err := s.scanWork(rows, len(want))
+	if err != nil {
+		return nil, nil, err
+	}
+	return made, work, nil
+}
+
+func collectIDs(rows pgx.Rows) ([]uuid.UUID, error) {
 	out, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
 	if err != nil {
 		return nil, fmt.Errorf("insert deliveries: %w", mapErr(err))
@@ -222,29 +265,38 @@ func (s *Store) LoadWork(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Wo
 	// The range prunes the partitions of deliveries; each message is found
 	// by a pruned probe of its id.
 	lo, hi := idRange(ids)
-	rows, err := s.hotDB().Query(ctx, `SELECT
-			d.id, d.tenant_id, d.message_id, d.endpoint_id, d.status, d.attempts, d.next_attempt_at, d.last_status_code,
-			d.created_at, d.updated_at,
-			m.id, m.tenant_id, m.event_type, m.payload, m.channels, coalesce(m.idempotency_key, ''), m.created_at,
-			coalesce(m.trace_parent, ''), m.version,
-			`+prefixed("e.", endpointCols)+`,
-			ARRAY(SELECT s.secret FROM endpoint_secrets s WHERE s.endpoint_id = e.id
-				AND (s.expires_at IS NULL OR s.expires_at > now()) ORDER BY s.expires_at DESC NULLS FIRST),
-			d.version,
-			-- Another version's payload, read only when the delivery or the
-			-- endpoint asks for a version (see version.go).
-			(SELECT p.payload FROM message_payloads p
-				WHERE (d.version IS NOT NULL OR e.version_pins <> '{}'::jsonb) AND p.message_id = m.id
-				  AND p.version = coalesce(d.version, (e.version_pins ->> m.event_type)::int) AND p.version <> m.version)
-		FROM deliveries d
-		JOIN messages m ON m.id = d.message_id
-		JOIN endpoints e ON e.id = d.endpoint_id
-		WHERE d.id = ANY($1) AND d.id BETWEEN $2 AND $3 AND m.expunged_at IS NULL`, ids, lo, hi)
+	rows, err := s.hotDB().Query(ctx, workQuery, ids, lo, hi)
 	if err != nil {
 		return nil, fmt.Errorf("load work: %w", err)
 	}
+	return s.scanWork(rows, len(ids))
+}
+
+// workQuery loads the work of the deliveries $1, whose ids are between $2
+// and $3.
+var workQuery = `SELECT
+		d.id, d.tenant_id, d.message_id, d.endpoint_id, d.status, d.attempts, d.next_attempt_at, d.last_status_code,
+		d.created_at, d.updated_at,
+		m.id, m.tenant_id, m.event_type, m.payload, m.channels, coalesce(m.idempotency_key, ''), m.created_at,
+		coalesce(m.trace_parent, ''), m.version,
+		` + prefixed("e.", endpointCols) + `,
+		ARRAY(SELECT s.secret FROM endpoint_secrets s WHERE s.endpoint_id = e.id
+			AND (s.expires_at IS NULL OR s.expires_at > now()) ORDER BY s.expires_at DESC NULLS FIRST),
+		d.version,
+		-- Another version's payload, read only when the delivery or the
+		-- endpoint asks for a version (see version.go).
+		(SELECT p.payload FROM message_payloads p
+			WHERE (d.version IS NOT NULL OR e.version_pins <> '{}'::jsonb) AND p.message_id = m.id
+			  AND p.version = coalesce(d.version, (e.version_pins ->> m.event_type)::int) AND p.version <> m.version)
+	FROM deliveries d
+	JOIN messages m ON m.id = d.message_id
+	JOIN endpoints e ON e.id = d.endpoint_id
+	WHERE d.id = ANY($1) AND d.id BETWEEN $2 AND $3 AND m.expunged_at IS NULL`
+
+// scanWork reads workQuery's rows, and decrypts their keys and headers.
+func (s *Store) scanWork(rows pgx.Rows, n int) (map[uuid.UUID]Work, error) {
 	defer rows.Close()
-	out := make(map[uuid.UUID]Work, len(ids))
+	out := make(map[uuid.UUID]Work, n)
 	for rows.Next() {
 		var w Work
 		d, m, e := &w.Delivery, &w.Message, &w.Endpoint

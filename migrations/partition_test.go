@@ -170,3 +170,57 @@ func TestPartitionExistingDatabase(t *testing.T) {
 	_, err = st.GetMessage(ctx, "t1", later.ID)
 	require.NoError(t, err, "a partition past the cutoff stays")
 }
+
+// TestFreshInstallStartsInDailyPartitions migrates an empty schema: the
+// legacy partitions 0013 made are cut back to yesterday (0014), and
+// today's first message
+// and delivery land in today's partitions, the delivery's with its
+// fillfactor.
+func TestFreshInstallStartsInDailyPartitions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const schema = "fresh_0014"
+	cfg, err := pgxpool.ParseConfig(storetest.URL(t))
+	require.NoError(t, err)
+	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	require.NoError(t, migrations.Migrate(ctx, pool, migrations.Config{Schema: schema}))
+
+	// The legacy partitions are empty and end at yesterday's midnight.
+	st := store.New(pool)
+	parts, err := st.Partitions(ctx)
+	require.NoError(t, err)
+	yesterday := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -1)
+	legacy := 0
+	for _, p := range parts {
+		if p.Legacy() {
+			legacy++
+			require.True(t, yesterday.Equal(p.Until()), "%s ends at %s", p.Name, p.Until())
+		}
+	}
+	require.Equal(t, 4, legacy)
+
+	tn := storetest.Tenant(t, st, nil)
+	e := storetest.Endpoint(t, st, tn.ID, nil)
+	m := storetest.Message(t, st, tn.ID, "a")
+	d := storetest.Delivery(t, st, tn.ID, m.ID, e.ID)
+	var mWhere, dWhere string
+	var options []string
+	require.NoError(t, pool.QueryRow(ctx, `SELECT (SELECT tableoid::regclass::text FROM messages WHERE id = $1),
+		(SELECT tableoid::regclass::text FROM deliveries WHERE id = $2),
+		(SELECT reloptions FROM pg_class WHERE oid = (SELECT tableoid FROM deliveries WHERE id = $2))`,
+		m.ID, d.ID).Scan(&mWhere, &dWhere, &options))
+	day := time.Now().UTC().Format("20060102")
+	require.Equal(t, "messages_p"+day, mWhere)
+	require.Equal(t, "deliveries_p"+day, dWhere)
+	require.Contains(t, options, "fillfactor=80")
+
+	// Queries by message still find the message's deliveries (their upper
+	// bound used the legacy's).
+	ds, err := st.MessageDeliveries(ctx, tn.ID, m.ID)
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	require.Equal(t, d.ID, ds[0].ID)
+}

@@ -41,6 +41,7 @@ var scenarios = []scenario{
 	{name: "fresh", about: "a brand-new hookd (new data dir, fresh tables): one endpoint, closed loop for --duration (60s) in six windows, then as long again warm; first minute as % of warm (needs --start)", endpoints: 1},
 	{name: "backlog", about: "--messages (1,000,000) published while no worker runs, then workers started: drain rate against a no-backlog run, hookd RSS, and publish latency of a 50/s stream while draining (needs --start; --workers, default 1)", endpoints: 1, messages: 1_000_000},
 	{name: "chaos", about: "own Postgres and hookd serve; SIGKILL hookd every --kill-every, restart Postgres (immediate) --pg-restarts times; every 202 must arrive", endpoints: 1},
+	{name: "history", about: "own Postgres; --attempts (50,000,000) generated over --days (30) daily partitions for --tenants (2,000) tenants of 2 endpoints; EXPLAIN (ANALYZE) of the pages that read the history, then retention of a day"},
 	{name: "isolation", about: "--tenants tenants of --endpoints-per-tenant endpoints, 10 % black holes and 10 % answering 500, open loop across the tenants; healthy endpoints' latency and deliveries/s next to an all-healthy run", rate: 300},
 }
 
@@ -85,6 +86,7 @@ type config struct {
 	progress     time.Duration
 	chaos        chaosOptions // --scenario chaos
 	iso          isoOptions   // --scenario isolation
+	history      historyOptions
 }
 
 var tenantIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
@@ -96,6 +98,7 @@ const usageHead = `hookbench drives load through hookd's public HTTP API and mea
   hookbench --start --scenario backlog [--messages 1000000] [--workers 1]
   hookbench --target http://127.0.0.1:8080 --admin-key hk_... [flags]
   hookbench --scenario chaos [--duration 10m] [--kill-every 3s] [--pg-restarts N]
+  hookbench --scenario history [--attempts 50000000] [--days 30] [--tenants 2000] [--keep]
   hookbench --start --scenario isolation [--tenants 100] [--endpoints-per-tenant 10] [--rate 300] [--duration 60s] [--baseline|--no-baseline]
 
 It registers endpoints on its own receiver (127.0.0.1), publishes, waits for
@@ -144,10 +147,12 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 	fs.DurationVar(&c.progress, "progress", 5*time.Second, "interval of progress lines on stderr (0: none)")
 	fs.DurationVar(&c.chaos.killEvery, "kill-every", 3*time.Second, "chaos: SIGKILL hookd this often")
 	fs.IntVar(&c.chaos.pgRestarts, "pg-restarts", 0, "chaos: immediate Postgres restarts over the run (default: one a minute, at least 1)")
-	fs.IntVar(&c.iso.tenants, "tenants", 100, "isolation: tenants, iso-<run>-healthy-<t> and iso-<run>-bad-<t>; message i goes to tenant i mod --tenants")
+	fs.IntVar(&c.iso.tenants, "tenants", 100, "isolation: tenants, iso-<run>-healthy-<t> and iso-<run>-bad-<t>; message i goes to tenant i mod --tenants. history: tenants of the generated history (default 2000)")
 	fs.IntVar(&c.iso.perTenant, "endpoints-per-tenant", 10, "isolation: endpoints of each tenant, every one getting each of its messages; the first 10 % (at least 1) are black holes, the next 10 % answer 500")
 	fs.BoolVar(&c.iso.onlyHealthy, "baseline", false, "isolation: run only the all-healthy half (default: the all-healthy half, then the one with bad endpoints)")
 	fs.BoolVar(&c.iso.onlyBad, "no-baseline", false, "isolation: run only the half with bad endpoints")
+	fs.IntVar(&c.history.attempts, "attempts", 50_000_000, "history: about how many attempts to generate")
+	fs.IntVar(&c.history.days, "days", 30, "history: over how many daily partitions, ending yesterday")
 	fs.Usage = func() {
 		fmt.Fprint(usage, usageHead)
 		for _, s := range scenarios {
@@ -170,6 +175,14 @@ func parseConfig(args []string, getenv func(string) string, usage io.Writer) (co
 		return config{}, fmt.Errorf("--scenario %q: want %s", scenarioName, scenarioNames())
 	}
 	c.scenario = sc
+	if sc.name == "history" {
+		return historyConfig(c, set)
+	}
+	for _, f := range []string{"attempts", "days"} {
+		if set[f] {
+			return config{}, fmt.Errorf("--%s is for --scenario history", f)
+		}
+	}
 	if sc.name != "isolation" {
 		for _, f := range []string{"tenants", "endpoints-per-tenant", "baseline", "no-baseline"} {
 			if set[f] {
@@ -420,5 +433,31 @@ func chaosConfig(c config, set map[string]bool, duration time.Duration, concurre
 	o.maxMessages = min(maxMessages, int(duration.Seconds()*2000)+1000)
 	o.verifyEvery, o.payloadBytes = 1, min(c.payloadBytes, maxPayloadBytes)
 	o.retrySchedule = "1s,1s,2s,2s,5s,5s,10s,10s,10s,10s"
+	return c, nil
+}
+
+// historyConfig checks --scenario history's flags: its own, --tenants,
+// --keep and --json; the rest are about a hookd, which it does not run.
+func historyConfig(c config, set map[string]bool) (config, error) {
+	for name := range set {
+		switch name {
+		case "scenario", "attempts", "days", "tenants", "keep", "json":
+		default:
+			return config{}, fmt.Errorf("--%s does not go with --scenario history, which runs no hookd: it takes --attempts, --days, --tenants, --keep and --json", name)
+		}
+	}
+	o := &c.history
+	o.tenants = 2000
+	if set["tenants"] {
+		o.tenants = c.iso.tenants
+	}
+	switch {
+	case o.attempts < 1000 || o.attempts > 1_000_000_000:
+		return config{}, fmt.Errorf("--attempts %d: want 1,000 to 1,000,000,000", o.attempts)
+	case o.days < 2 || o.days > 365:
+		return config{}, fmt.Errorf("--days %d: want 2 to 365 (the oldest is dropped at the end)", o.days)
+	case o.tenants < 1 || o.tenants > 100_000:
+		return config{}, fmt.Errorf("--tenants %d: want 1 to 100,000", o.tenants)
+	}
 	return c, nil
 }

@@ -96,6 +96,11 @@ func TestParseConfigRefuses(t *testing.T) {
 		{"--start --scenario backlog --rate 10", "closed loop"},
 		{"--start --scenario backlog --duration 11m", "at most 10m0s"},
 		{"--scenario chaos --workers 2", "--workers does not go with --scenario chaos"},
+		{"--scenario history --start", "--start does not go with --scenario history"},
+		{"--scenario history --attempts 10", "want 1,000 to 1,000,000,000"},
+		{"--scenario history --days 1", "want 2 to 365"},
+		{"--scenario history --tenants 0", "want 1 to 100,000"},
+		{"--start --attempts 1000", "--attempts is for --scenario history"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.args, func(t *testing.T) {

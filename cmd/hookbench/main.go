@@ -54,6 +54,8 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		return freshMain(ctx, cfg, stdout, stderr)
 	case "backlog":
 		return backlogMain(ctx, cfg, stdout, stderr)
+	case "history":
+		return historyMain(ctx, cfg, stdout, stderr)
 	}
 
 	rep, err := run(ctx, cfg, stderr)

@@ -166,3 +166,25 @@ func TestSingleWithWorkers(t *testing.T) {
 	require.NotNil(t, r.Cores.Machine)
 	require.NotEmpty(t, r.Limit)
 }
+
+// TestHistoryScenario runs --scenario history small: its own Postgres, a
+// generated history over three days, the pages' plans and the drop of a
+// day, as JSON.
+func TestHistoryScenario(t *testing.T) {
+	t.Parallel()
+	var out, logs bytes.Buffer
+	code := realMain([]string{"--scenario", "history", "--attempts", "20000", "--days", "3", "--tenants", "20", "--json"}, &out, &logs)
+	require.Equal(t, 0, code, "log:\n%s\nreport:\n%s", logs.String(), out.String())
+	var rep historyReport
+	require.NoError(t, json.Unmarshal(out.Bytes(), &rep))
+	require.Greater(t, rep.Attempts, 15_000)
+	require.Greater(t, rep.DatabaseBytes, int64(0))
+	require.NotEmpty(t, rep.Pages)
+	for _, p := range rep.Pages {
+		require.NotEmpty(t, p.Partitions, "%s reads the history", p.Page)
+		require.Greater(t, p.TotalMS, 0.0, p.Page)
+	}
+	require.Len(t, rep.Dropped, 4, "a day of messages, deliveries, attempts and payloads")
+	require.Len(t, rep.Checks, len(rep.Pages)+1)
+	require.NotNil(t, rep.Machine.Postgres, "the report names its Postgres")
+}

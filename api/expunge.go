@@ -9,17 +9,18 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/hookd/hookd/delivery"
 )
 
 // A message's own retention and the removal of its content: what a
 // publisher needs to honour a customer's request to erase data sooner
 // than the global retention would.
 
-// Bounds of a message's own retention. Longer than the global retention
-// means the global one: whole days of the history are dropped at once.
+// Bounds of a message's own retention (delivery's, for PublishTx too).
 const (
-	minRetention = time.Minute
-	maxRetention = 10 * 365 * 24 * time.Hour
+	minRetention = delivery.MinRetention
+	maxRetention = delivery.MaxRetention
 )
 
 // parseRetention reads a publish's "retention": a number of seconds, or a

@@ -100,6 +100,7 @@ func (s *server) publish(c echo.Context) error {
 	if err != nil {
 		errs = append(errs, FieldError{Field: "retention", Message: err.Error()})
 	}
+	msg.Retention = retention
 	// The same checks as PublishTx (delivery.Validator); handleError
 	// answers a refusal with its detail and errors.
 	err = s.checker.Check(msg)
@@ -130,12 +131,7 @@ func (s *server) publish(c echo.Context) error {
 		return invalid(errs...)
 	}
 
-	m := store.Message{TenantID: msg.TenantID, EventType: msg.EventType, Payload: msg.Payload,
-		Channels: msg.Channels, IdempotencyKey: msg.IdempotencyKey, Version: msg.Version, Payloads: msg.Payloads}
-	if retention > 0 {
-		at := time.Now().Add(retention).UTC()
-		m.ExpiresAt = &at
-	}
+	m := msg.Stored(time.Now())
 	check := func(et store.EventType) error { return s.checker.CheckEventType(et, msg) }
 	var out store.Message
 	var existed bool

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/hookd/hookd/store"
@@ -40,6 +41,29 @@ type Message struct {
 	// is sent the version it pins, and those that pin none get Version's
 	// (the latest when 0), which must be among them. See version.go.
 	Payloads map[int][]byte
+	// Retention, when not 0, is the message's own retention, from
+	// MinRetention to MaxRetention: it is deleted with its deliveries and
+	// attempts once that has passed and none of its deliveries is pending.
+	// Longer than the global retention (HOOKD_RETENTION) is the same as 0.
+	Retention time.Duration
+}
+
+// Bounds of a message's own retention. Longer than the global retention
+// means the global one: whole days of the history are dropped at once.
+const (
+	MinRetention = time.Minute
+	MaxRetention = 10 * 365 * 24 * time.Hour
+)
+
+// Stored is m as the store keeps it, published at now.
+func (m Message) Stored(now time.Time) store.Message {
+	out := store.Message{TenantID: m.TenantID, EventType: m.EventType, Payload: m.Payload, Channels: m.Channels,
+		IdempotencyKey: m.IdempotencyKey, Version: m.Version, Payloads: m.Payloads}
+	if m.Retention > 0 {
+		at := now.Add(m.Retention).UTC()
+		out.ExpiresAt = &at
+	}
+	return out
 }
 
 // DefaultMaxPayloadBytes is the largest payload a publish accepts unless
@@ -145,6 +169,10 @@ func (v *Validator) Check(m Message) error {
 			Errors: []FieldError{{Field: "payload", Message: fmt.Sprintf("is %d bytes; the limit is %d", len(m.Payload), limit)}}}
 	}
 	errs = append(errs, checkVersion(m)...)
+	if m.Retention != 0 && (m.Retention < MinRetention || m.Retention > MaxRetention) {
+		errs = append(errs, FieldError{Field: "retention", Message: fmt.Sprintf("must be from %s to %d days", MinRetention,
+			int(MaxRetention/(24*time.Hour)))})
+	}
 	if len(m.Channels) > MaxChannels {
 		errs = append(errs, FieldError{Field: "channels", Message: fmt.Sprintf("at most %d channels", MaxChannels)})
 	} else {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -100,8 +101,7 @@ func (p *Publisher) PublishTx(ctx context.Context, tx pgx.Tx, msg Message) (m st
 		return store.Message{}, false, fmt.Errorf("publish: %w", err)
 	}
 	req := publishReq{
-		m: store.Message{TenantID: msg.TenantID, EventType: msg.EventType, Payload: msg.Payload,
-			Channels: msg.Channels, IdempotencyKey: msg.IdempotencyKey, Version: msg.Version, Payloads: msg.Payloads},
+		m:     msg.Stored(time.Now()),
 		check: func(et store.EventType) error { return p.validator.CheckEventType(et, msg) },
 	}
 	out, err := p.svc.publishTx(ctx, tx, []publishReq{req})

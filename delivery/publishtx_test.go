@@ -216,6 +216,8 @@ func TestPublishTxRefuses(t *testing.T) {
 		{"payload too large", func(m *delivery.Message) { m.Payload = []byte(`{"pad": "` + strings.Repeat("x", 1<<20) + `"}`) }, "payload", false, false},
 		{"bad channel", func(m *delivery.Message) { m.Channels = []string{"a b"} }, "channels", false, false},
 		{"key with NUL", func(m *delivery.Message) { m.IdempotencyKey = "k\x00" }, "idempotency_key", false, false},
+		{"retention too short", func(m *delivery.Message) { m.Retention = 10 * time.Second }, "retention", false, false},
+		{"retention negative", func(m *delivery.Message) { m.Retention = -time.Hour }, "retention", false, false},
 		{"unknown tenant", func(m *delivery.Message) { m.TenantID = "globex" }, "", false, true},
 		{"tenant id no one can have", func(m *delivery.Message) { m.TenantID = "ac\x00me" }, "", false, true},
 	} {
@@ -233,10 +235,15 @@ func TestPublishTxRefuses(t *testing.T) {
 		// The transaction goes on.
 		require.Equal(t, 1, count(t, tx, `SELECT count(*) FROM orders`), tc.name)
 	}
-	_, _, err = s.pub.PublishTx(ctx, tx, good)
+	good.Retention = 2 * time.Hour
+	stored, _, err := s.pub.PublishTx(ctx, tx, good)
 	require.NoError(t, err, "a good publish after refused ones")
 	require.NoError(t, tx.Commit(ctx))
 	require.Equal(t, 1, count(t, s.pool, `SELECT count(*) FROM hookd.messages`), "only the good one was stored")
+	require.NotNil(t, stored.ExpiresAt, "a message's own retention")
+	require.WithinDuration(t, time.Now().Add(2*time.Hour), *stored.ExpiresAt, time.Minute)
+	require.Equal(t, 1, count(t, s.pool, `SELECT count(*) FROM hookd.messages
+		WHERE expires_at BETWEEN now() + interval '119 minutes' AND now() + interval '121 minutes'`), "expires_at is stored")
 }
 
 // TestSchemasApart runs two hookds in two schemas of one database, with the

@@ -23,6 +23,10 @@ import (
 //     before, but scheduled directFallback ahead, so it stays the durable
 //     record: if this process dies, or the attempt cannot be recorded,
 //     River runs the job when it comes due, like any other;
+//   - its work (the delivery, its message, its endpoint and keys) is read
+//     in the publish transaction, in the round trip that inserts the
+//     deliveries (store.InsertDeliveriesLoading), so the attempt reads
+//     nothing after the commit: a publish and its attempt are two commits;
 //   - the attempt goes through the same gates and code as a fetched one
 //     (Service.deliver), and the statement that records it deletes the
 //     fallback job, so the job runs later or not at all, never both;

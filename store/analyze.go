@@ -8,8 +8,10 @@ import (
 )
 
 // HotTables are the tables that grow with traffic, whose statistics the
-// planner needs to be current while they are young (AnalyzeGrown).
-var HotTables = []string{"messages", "deliveries", "attempts", "message_payloads"}
+// planner needs to be current while they are young (AnalyzeGrown): the
+// history, and River's job table, which hookd's generic plans read too (the
+// attempt's record deletes a direct attempt's fallback job by its id).
+var HotTables = []string{"messages", "deliveries", "attempts", "message_payloads", "river_job"}
 
 // AnalyzeGrown runs ANALYZE on each of tables (and each of their
 // partitions) that has changed by more than it held at its last ANALYZE,

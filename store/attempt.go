@@ -155,11 +155,15 @@ func (s *Store) RecordAttempts(ctx context.Context, recs []AttemptRecord) error 
 		), fallbacks AS (
 			-- Direct attempts' fallback jobs go with their record, in the
 			-- same statement: the job runs later or not at all, never both.
-			-- One still scheduled has not been handed to River. (The state
-			-- as text: a test on state itself lets the planner pick River's
-			-- fetching index, which reads every scheduled job, when
-			-- river_job looked small at planning.)
-			DELETE FROM river_job WHERE id = ANY($23::bigint[]) AND state::text = 'scheduled'
+			-- One still scheduled has not been handed to River. The plan is
+			-- generic and river_job's statistics may be a small table's: a
+			-- batch without direct attempts (all of them, while River drains
+			-- a backlog) must not scan it, hence the one-time test of the
+			-- array; and the state as text keeps River's fetching index,
+			-- which reads every scheduled job, out of the plan, leaving the
+			-- primary key once the analyze keeper has seen the table grow.
+			DELETE FROM river_job WHERE cardinality($23::bigint[]) > 0 AND id = ANY($23::bigint[])
+				AND state::text = 'scheduled'
 		)
 		INSERT INTO attempts (id, tenant_id, delivery_id, message_id, endpoint_id, attempt, trigger, status, status_code,
 			request_headers, response_headers, response_body, body_truncated, error_class, error, remote_addr, url,

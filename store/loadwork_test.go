@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
@@ -59,4 +60,65 @@ func TestInsertDeliveriesLoading(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, ids)
 	require.Nil(t, work)
+}
+
+// Recording attempts with their generic plan, on a river_job whose
+// statistics are a small table's: a batch without direct attempts (the
+// River path, all of a backlog's drain) does not read river_job at all,
+// and one with a fallback job deletes it, once the table has grown and
+// been analyzed, by its primary key.
+func TestRecordAttemptsReadsRiverJobByID(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	// A database of its own, whose river_job's statistics are this test's.
+	tx, err := storetest.DB(t).Begin(ctx)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = tx.Rollback(ctx) })
+	st := store.New(nil).WithTx(tx)
+	_, err = tx.Exec(ctx, `SET LOCAL plan_cache_mode = force_generic_plan`)
+	require.NoError(t, err)
+	tn := storetest.Tenant(t, st, nil)
+	ep := storetest.Endpoint(t, st, tn.ID, nil)
+	m := storetest.Message(t, st, tn.ID, "a")
+	d := storetest.Delivery(t, st, tn.ID, m.ID, ep.ID)
+	rec := store.AttemptRecord{Attempt: store.Attempt{TenantID: tn.ID, DeliveryID: d.ID, MessageID: m.ID, EndpointID: ep.ID,
+		Trigger: store.TriggerScheduled, Status: store.AttemptFailed, StatusCode: 500, URL: ep.URL, StartedAt: time.Now()},
+		Status: store.DeliveryPending}
+	scans := func() (seq, idx int64) {
+		t.Helper()
+		require.NoError(t, tx.QueryRow(ctx, `SELECT coalesce(seq_scan, 0), coalesce(idx_scan, 0)
+			FROM pg_stat_xact_user_tables WHERE relname = 'river_job'`).Scan(&seq, &idx))
+		return seq, idx
+	}
+	jobs := func(n int) {
+		t.Helper()
+		_, err := tx.Exec(ctx, `INSERT INTO river_job (kind, args, state, scheduled_at, queue, max_attempts, priority)
+			SELECT 'hookd.deliver', jsonb_build_object('n', i), 'scheduled', now() + interval '1 hour', 'deliver', 25, 1
+			FROM generate_series(1, $1) i`, n)
+		require.NoError(t, err)
+		_, err = tx.Exec(ctx, `ANALYZE river_job`)
+		require.NoError(t, err)
+	}
+	// Statistics of a small river_job, where a scan is the cheapest plan.
+	jobs(20)
+	seq0, idx0 := scans()
+	for range 8 {
+		require.NoError(t, st.RecordAttempts(ctx, []store.AttemptRecord{rec}))
+	}
+	seq, idx := scans()
+	require.Equal(t, seq0, seq, "river_job was scanned for a batch without fallback jobs")
+	require.Equal(t, idx0, idx, "river_job was read for a batch without fallback jobs")
+
+	// A grown river_job, analyzed: the fallback job goes by its id.
+	jobs(20000)
+	var job int64
+	require.NoError(t, tx.QueryRow(ctx, `SELECT max(id) FROM river_job`).Scan(&job))
+	seq0, _ = scans()
+	rec.FallbackJob = job
+	require.NoError(t, st.RecordAttempts(ctx, []store.AttemptRecord{rec}))
+	seq, _ = scans()
+	require.Equal(t, seq0, seq, "the fallback job was looked for by a scan")
+	var left int
+	require.NoError(t, tx.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE id = $1`, job).Scan(&left))
+	require.Zero(t, left, "the fallback job went with the record")
 }

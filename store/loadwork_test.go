@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/hookd/hookd/store"
@@ -121,4 +122,24 @@ func TestRecordAttemptsReadsRiverJobByID(t *testing.T) {
 	var left int
 	require.NoError(t, tx.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE id = $1`, job).Scan(&left))
 	require.Zero(t, left, "the fallback job went with the record")
+}
+
+// hookd's pools run without Postgres's JIT (ConfigurePool), unless the
+// connection string asks for it.
+func TestPoolsRunWithoutJIT(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var jit string
+	require.NoError(t, storetest.DB(t).QueryRow(ctx, `SHOW jit`).Scan(&jit))
+	require.Equal(t, "off", jit)
+
+	cfg, err := pgxpool.ParseConfig(storetest.URL(t))
+	require.NoError(t, err)
+	cfg.ConnConfig.RuntimeParams["jit"] = "on" // as "?jit=on" in DATABASE_URL sets it
+	store.ConfigurePool(cfg)
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	require.NoError(t, pool.QueryRow(ctx, `SHOW jit`).Scan(&jit))
+	require.Equal(t, "on", jit, "the connection string's jit wins")
 }

@@ -14,7 +14,18 @@ import (
 // through uuid.UUID's driver.Valuer, as text, found by reflection for each
 // element: under load that was a tenth of hookd's CPU. A pool that is not
 // configured (one a PublishTx caller brings) works all the same, slower.
+//
+// It also turns Postgres's JIT compilation off for them, unless the
+// connection string sets jit. Postgres compiles a plan whose estimated
+// cost passes jit_above_cost, on every execution, and the generic plans
+// of the hot path can pass it once a day's partitions hold a hundred
+// thousand rows: a backlog then drained at a third of its rate, Postgres
+// busy compiling (perf showed LLVM in the backends), for statements that
+// run in a millisecond.
 func ConfigurePool(cfg *pgxpool.Config) {
+	if _, set := cfg.ConnConfig.RuntimeParams["jit"]; !set {
+		cfg.ConnConfig.RuntimeParams["jit"] = "off"
+	}
 	prev := cfg.AfterConnect
 	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
 		pgxuuid.Register(c.TypeMap())

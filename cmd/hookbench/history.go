@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hookd/hookd/migrations"
+	"github.com/hookd/hookd/store"
 	"github.com/hookd/hookd/store/historytest"
 	"github.com/hookd/hookd/store/localpg"
 )
@@ -114,7 +115,14 @@ func runHistory(ctx context.Context, cfg config, logw io.Writer) (rep *historyRe
 	rep.Machine.readPostgres(ctx, pg.URL("postgres"))
 	defer rep.Machine.finish()
 
-	pool, err := pgxpool.New(ctx, pg.URL("postgres"))
+	// Configured as hookd's own pools are (store.ConfigurePool: binary
+	// uuids, no JIT), so that the plans are timed as hookd would run them.
+	pcfg, err := pgxpool.ParseConfig(pg.URL("postgres"))
+	if err != nil {
+		return rep, fmt.Errorf("connect: %w", err)
+	}
+	store.ConfigurePool(pcfg)
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return rep, fmt.Errorf("connect: %w", err)
 	}

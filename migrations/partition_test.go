@@ -173,20 +173,12 @@ func TestPartitionExistingDatabase(t *testing.T) {
 
 // TestFreshInstallStartsInDailyPartitions migrates an empty schema: the
 // legacy partitions 0013 made are cut back to yesterday (0014), and
-// today's first message
-// and delivery land in today's partitions, the delivery's with its
-// fillfactor.
+// today's first message and delivery land in today's partitions, the
+// delivery's with its fillfactor.
 func TestFreshInstallStartsInDailyPartitions(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	const schema = "fresh_0014"
-	cfg, err := pgxpool.ParseConfig(storetest.URL(t))
-	require.NoError(t, err)
-	cfg.ConnConfig.RuntimeParams["search_path"] = schema
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
-	require.NoError(t, migrations.Migrate(ctx, pool, migrations.Config{Schema: schema}))
+	pool := storetest.InSchema(t, storetest.URL(t), "fresh_0014") // migrated, as a new install is
 
 	// The legacy partitions are empty and end at yesterday's midnight.
 	st := store.New(pool)

@@ -35,8 +35,8 @@ func toFailingEndpoint(f store.FailingEndpoint) failingEndpointJSON {
 }
 
 // listFailingEndpoints lists the endpoints of every tenant that are
-// disabled, in a run of failures or whose latest attempt failed, newest
-// problem first, each with its health, circuit and parked count.
+// disabled or in a run of failures, newest problem first, each with its
+// health, circuit and parked count.
 func (s *server) listFailingEndpoints(c echo.Context) error {
 	p, err := page(c)
 	if err != nil {

@@ -778,7 +778,7 @@ export interface paths {
         };
         /**
          * Failing endpoints of every tenant
-         * @description Endpoints that are disabled, in a run of failed attempts (`health.failing_since` set) or whose latest attempt failed, newest problem first, with their health, circuit, parked count, the latest attempt's outcome and how many of their deliveries are in status `failed`. Admin keys only.
+         * @description Endpoints that are disabled or in a run of failed attempts (`health.failing_since` set, from the first failed attempt of a run), newest problem first, with their health, circuit, parked count, the latest attempt's outcome and how many of their deliveries are in status `failed`. Admin keys only.
          */
         get: operations["listFailingEndpoints"];
         put?: never;
@@ -2231,7 +2231,7 @@ export interface components {
             /** @description Pass as `cursor` to get the next page; null on the last page. */
             next_cursor: string | null;
         };
-        /** @description An endpoint in trouble: disabled, in a run of failed attempts, or its latest attempt failed. */
+        /** @description An endpoint in trouble: disabled, or in a run of failed attempts. */
         FailingEndpoint: components["schemas"]["Endpoint"] & {
             /** @description HTTP status of the latest attempt; null if it got no answer or there was none. */
             last_status_code: number | null;

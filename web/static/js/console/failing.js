@@ -1,5 +1,5 @@
-// Failing endpoints of every tenant: disabled, failing (every attempt has
-// failed for a while) or their latest attempt failed, each with its health,
+// Failing endpoints of every tenant: disabled, or failing (in a run of
+// failed attempts, which the first failed attempt begins), each with its health,
 // circuit, what its server last answered and the messages parked for it.
 // Each can be recovered (its failed deliveries sent again) or, when
 // disabled, enabled, sending what it missed or not.
@@ -16,7 +16,7 @@ export async function failingPage(el) {
   const head = h("div", { class: "page-head" },
     h("div", {},
       h("h1", {}, "Failing endpoints"),
-      h("p", { class: "sub" }, "Endpoints of every tenant that are disabled, failing or whose latest attempt failed, newest problem first.")),
+      h("p", { class: "sub" }, "Endpoints of every tenant that are disabled or in a run of failed attempts, newest problem first.")),
     h("div", { class: "actions" },
       h("button", { type: "button", class: "btn", onclick: () => failingPage(el) }, "Refresh")));
   if (first.data.length === 0) {

@@ -14,8 +14,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-
-	"github.com/hookd/hookd/store/localpg"
 )
 
 // The chaos scenario tests hookd's promise under faults: a 202 means the
@@ -146,9 +144,9 @@ func (h *chaosHookd) stop() {
 
 // runChaos runs the chaos scenario. logw gets progress lines.
 func runChaos(ctx context.Context, o chaosOptions, logw io.Writer) (rep chaosReport, err error) {
-	dir, err := os.MkdirTemp("", "hookbench-chaos-")
+	dir, err := benchDir("chaos")
 	if err != nil {
-		return rep, fmt.Errorf("temp dir: %w", err)
+		return rep, err
 	}
 	defer func() {
 		if o.keep || err != nil || !rep.ok() {
@@ -158,17 +156,11 @@ func runChaos(ctx context.Context, o chaosOptions, logw io.Writer) (rep chaosRep
 		}
 		_ = os.RemoveAll(dir)
 	}()
-	// The data dir must be reachable by the postgres OS user when hookbench
-	// runs as root (localpg then runs postgres as that user).
-	if err := os.Chmod(dir, 0o755); err != nil {
-		return rep, err
-	}
 
 	// Postgres, durable: an immediate restart must not lose a commit.
-	fmt.Fprintf(logw, "hookbench: chaos: starting Postgres (fsync on) in %s\n", dir)
-	pg, err := localpg.Start(ctx, localpg.Options{DataDir: filepath.Join(dir, "pg")})
+	pg, err := startDurablePostgres(ctx, dir, "hookbench: chaos: ", logw)
 	if err != nil {
-		return rep, fmt.Errorf("start postgres: %w", err)
+		return rep, err
 	}
 	defer func() { _ = pg.Stop() }()
 

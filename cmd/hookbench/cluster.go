@@ -46,12 +46,38 @@ type hookdRef struct {
 	pid  int
 }
 
+// benchDir makes the temp dir of a scenario that runs its own Postgres
+// (hookbench-<kind>-*), reachable by the postgres OS user, which localpg
+// runs postgres as when hookbench runs as root.
+func benchDir(kind string) (string, error) {
+	dir, err := os.MkdirTemp("", "hookbench-"+kind+"-")
+	if err != nil {
+		return "", fmt.Errorf("temp dir: %w", err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		_ = os.RemoveAll(dir)
+		return "", err
+	}
+	return dir, nil
+}
+
+// startDurablePostgres starts a Postgres with fsync on in dir/pg (dir from
+// benchDir). prefix begins its log line ("hookbench: chaos: ").
+func startDurablePostgres(ctx context.Context, dir, prefix string, logw io.Writer) (*localpg.Cluster, error) {
+	fmt.Fprintf(logw, "%sstarting Postgres (fsync on) in %s\n", prefix, dir)
+	pg, err := localpg.Start(ctx, localpg.Options{DataDir: filepath.Join(dir, "pg")})
+	if err != nil {
+		return nil, fmt.Errorf("start postgres: %w", err)
+	}
+	return pg, nil
+}
+
 // startCluster starts Postgres, the api process and workers worker
 // processes, and points client at the api process.
 func startCluster(ctx context.Context, opts hookdOptions, workers int, client *apiClient, logw io.Writer) (_ *hookdCluster, err error) {
-	dir, err := os.MkdirTemp("", "hookbench-cluster-")
+	dir, err := benchDir("cluster")
 	if err != nil {
-		return nil, fmt.Errorf("temp dir: %w", err)
+		return nil, err
 	}
 	c := &hookdCluster{dir: dir, keep: opts.keep, stopping: map[*chaosHookd]bool{}, failed: make(chan struct{})}
 	defer func() {
@@ -59,16 +85,11 @@ func startCluster(ctx context.Context, opts hookdOptions, workers int, client *a
 			c.stop(logw)
 		}
 	}()
-	// Reachable by the postgres OS user when hookbench runs as root.
-	if err := os.Chmod(dir, 0o755); err != nil {
-		return nil, err
-	}
 	if c.bin, err = hookdBinary(ctx, opts.bin, dir, logw); err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(logw, "hookbench: starting Postgres (fsync on) in %s\n", dir)
-	if c.pg, err = localpg.Start(ctx, localpg.Options{DataDir: filepath.Join(dir, "pg")}); err != nil {
-		return nil, fmt.Errorf("start postgres: %w", err)
+	if c.pg, err = startDurablePostgres(ctx, dir, "hookbench: ", logw); err != nil {
+		return nil, err
 	}
 	c.databaseURL = c.pg.URL("postgres")
 	c.postmaster = findPostmaster(dir)

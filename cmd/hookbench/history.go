@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -15,7 +14,6 @@ import (
 	"github.com/hookd/hookd/migrations"
 	"github.com/hookd/hookd/store"
 	"github.com/hookd/hookd/store/historytest"
-	"github.com/hookd/hookd/store/localpg"
 )
 
 // The history scenario (issue 10) measures the pages that read the history
@@ -89,9 +87,9 @@ func historyMain(ctx context.Context, cfg config, stdout, stderr io.Writer) int 
 func runHistory(ctx context.Context, cfg config, logw io.Writer) (rep *historyReport, err error) {
 	o := cfg.history
 	rep = &historyReport{Scenario: "history", Days: o.days, Tenants: o.tenants, Endpoints: 2 * o.tenants}
-	dir, err := os.MkdirTemp("", "hookbench-history-")
+	dir, err := benchDir("history")
 	if err != nil {
-		return rep, fmt.Errorf("temp dir: %w", err)
+		return rep, err
 	}
 	defer func() {
 		if cfg.hookd.keep || err != nil {
@@ -101,14 +99,9 @@ func runHistory(ctx context.Context, cfg config, logw io.Writer) (rep *historyRe
 		}
 		_ = os.RemoveAll(dir)
 	}()
-	// Reachable by the postgres OS user when hookbench runs as root.
-	if err := os.Chmod(dir, 0o755); err != nil {
-		return rep, err
-	}
-	fmt.Fprintf(logw, "hookbench: history: starting Postgres (fsync on) in %s\n", dir)
-	pg, err := localpg.Start(ctx, localpg.Options{DataDir: filepath.Join(dir, "pg")})
+	pg, err := startDurablePostgres(ctx, dir, "hookbench: history: ", logw)
 	if err != nil {
-		return rep, fmt.Errorf("start postgres: %w", err)
+		return rep, err
 	}
 	defer func() { _ = pg.Stop() }()
 	rep.Machine = newMachineInfo("")

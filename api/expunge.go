@@ -17,12 +17,6 @@ import (
 // publisher needs to honour a customer's request to erase data sooner
 // than the global retention would.
 
-// Bounds of a message's own retention (delivery's, for PublishTx too).
-const (
-	minRetention = delivery.MinRetention
-	maxRetention = delivery.MaxRetention
-)
-
 // parseRetention reads a publish's "retention": a number of seconds, or a
 // string of a number and a unit (s, m, h, d), like "7d" or "36h". Absent
 // or null is 0: the global retention.
@@ -31,13 +25,13 @@ func parseRetention(raw json.RawMessage) (time.Duration, error) {
 		return 0, nil
 	}
 	bad := fmt.Errorf("must be a number of seconds or a string like \"7d\", \"12h\", \"30m\" (%s to %d days)",
-		minRetention, int(maxRetention/(24*time.Hour)))
+		delivery.MinRetention, int(delivery.MaxRetention/(24*time.Hour)))
 	var d time.Duration
 	var seconds float64
 	var text string
 	switch {
 	case json.Unmarshal(raw, &seconds) == nil:
-		if seconds < 0 || seconds > maxRetention.Seconds() {
+		if seconds < 0 || seconds > delivery.MaxRetention.Seconds() {
 			return 0, bad
 		}
 		d = time.Duration(seconds * float64(time.Second))
@@ -49,14 +43,14 @@ func parseRetention(raw json.RawMessage) (time.Duration, error) {
 		}
 		unit, ok := units[text[len(text)-1]]
 		n, err := strconv.ParseUint(text[:len(text)-1], 10, 32)
-		if !ok || err != nil || time.Duration(n) > maxRetention/unit {
+		if !ok || err != nil || time.Duration(n) > delivery.MaxRetention/unit {
 			return 0, bad
 		}
 		d = time.Duration(n) * unit
 	default:
 		return 0, bad
 	}
-	if d < minRetention || d > maxRetention {
+	if d < delivery.MinRetention || d > delivery.MaxRetention {
 		return 0, bad
 	}
 	return d, nil

@@ -160,8 +160,6 @@ func runHistory(ctx context.Context, cfg config, logw io.Writer) (rep *historyRe
 	return rep, nil
 }
 
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
 func (r *historyReport) writeTable(w io.Writer) error {
 	fmt.Fprintf(w, "scenario  history: %d attempts, %d deliveries, %d messages over %d days, %d tenants with %d endpoints\n",
 		r.Attempts, r.Deliveries, r.Messages, r.Days, r.Tenants, r.Endpoints)

@@ -77,9 +77,11 @@ type latencyMS struct {
 }
 
 func toMS(s summary) latencyMS {
-	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 	return latencyMS{N: s.N, P50: ms(s.P50), P90: ms(s.P90), P99: ms(s.P99), Max: ms(s.Max), Mean: ms(s.Mean)}
 }
+
+// ms is d in milliseconds, as the reports give times.
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // check compares a measure with its target in issue 2 ("Speed to reach").
 // The targets hold for a 2-core machine with Postgres on it; a miss does

@@ -64,18 +64,9 @@ func (s *Store) InsertDeliveries(ctx context.Context, ds []NewDelivery) ([]uuid.
 // deliveries itself (delivery/direct.go) needs no read after its commit.
 func (s *Store) InsertDeliveriesLoading(ctx context.Context, ds []NewDelivery, load int) ([]uuid.UUID, map[uuid.UUID]Work, error) {
 	n := len(ds)
-	ids, tenants, messages, endpoints := make([]uuid.UUID, n), make([]string, n), make([]uuid.UUID, n), make([]uuid.UUID, n)
-	for i, d := range ds {
-		ids[i], tenants[i], messages[i], endpoints[i] = DeliveryID(d.MessageID, d.EndpointID), d.TenantID, d.MessageID, d.EndpointID
-	}
-	// No conflict target: (message_id, endpoint_id) is unique in each
-	// partition (partition.go), which DO NOTHING without one consults.
-	const insert = `INSERT INTO deliveries (id, tenant_id, message_id, endpoint_id, next_attempt_at)
-		SELECT id, tenant_id, message_id, endpoint_id, now()
-		FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[]) AS t(id, tenant_id, message_id, endpoint_id)
-		ON CONFLICT DO NOTHING RETURNING id`
+	ids, args := deliveriesArgs(ds)
 	if load <= 0 {
-		rows, err := s.db.Query(ctx, insert, ids, tenants, messages, endpoints)
+		rows, err := s.db.Query(ctx, insertDeliveries, args...)
 		if err != nil {
 			return nil, nil, fmt.Errorf("insert deliveries: %w", err)
 		}
@@ -87,7 +78,7 @@ func (s *Store) InsertDeliveriesLoading(ctx context.Context, ds []NewDelivery, l
 	want := ids[:min(load, n)]
 	lo, hi := idRange(want)
 	b := &pgx.Batch{}
-	b.Queue(insert, ids, tenants, messages, endpoints)
+	b.Queue(insertDeliveries, args...)
 	b.Queue(workQuery, want, lo, hi)
 	res := s.db.SendBatch(ctx, b)
 	defer res.Close()
@@ -108,6 +99,29 @@ func (s *Store) InsertDeliveriesLoading(ctx context.Context, ds []NewDelivery, l
 		return nil, nil, err
 	}
 	return made, work, nil
+}
+
+// insertDeliveries creates pending deliveries from deliveriesArgs,
+// skipping those that exist. No conflict target: (message_id, endpoint_id)
+// is unique in each partition (partition.go), which DO NOTHING without one
+// consults.
+const insertDeliveries = newDeliveries + `id`
+
+// newDeliveries is insertDeliveries without what it returns.
+const newDeliveries = `INSERT INTO deliveries (id, tenant_id, message_id, endpoint_id, next_attempt_at)
+	SELECT id, tenant_id, message_id, endpoint_id, now()
+	FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[]) AS t(id, tenant_id, message_id, endpoint_id)
+	ON CONFLICT DO NOTHING RETURNING `
+
+// deliveriesArgs are insertDeliveries' arguments for ds, and the ids of
+// ds (DeliveryID), in order.
+func deliveriesArgs(ds []NewDelivery) ([]uuid.UUID, []any) {
+	n := len(ds)
+	ids, tenants, messages, endpoints := make([]uuid.UUID, n), make([]string, n), make([]uuid.UUID, n), make([]uuid.UUID, n)
+	for i, d := range ds {
+		ids[i], tenants[i], messages[i], endpoints[i] = DeliveryID(d.MessageID, d.EndpointID), d.TenantID, d.MessageID, d.EndpointID
+	}
+	return ids, []any{ids, tenants, messages, endpoints}
 }
 
 func collectIDs(rows pgx.Rows) ([]uuid.UUID, error) {
@@ -272,6 +286,11 @@ func (s *Store) LoadWork(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]Wo
 	return s.scanWork(rows, len(ids))
 }
 
+// secretsOfE are the signing keys of the endpoint e: the current one
+// first, then the unexpired rotated-out ones.
+const secretsOfE = `ARRAY(SELECT s.secret FROM endpoint_secrets s WHERE s.endpoint_id = e.id
+	AND (s.expires_at IS NULL OR s.expires_at > now()) ORDER BY s.expires_at DESC NULLS FIRST)`
+
 // workQuery loads the work of the deliveries $1, whose ids are between $2
 // and $3.
 var workQuery = `SELECT
@@ -280,8 +299,7 @@ var workQuery = `SELECT
 		m.id, m.tenant_id, m.event_type, m.payload, m.channels, coalesce(m.idempotency_key, ''), m.created_at,
 		coalesce(m.trace_parent, ''), m.version,
 		` + prefixed("e.", endpointCols) + `,
-		ARRAY(SELECT s.secret FROM endpoint_secrets s WHERE s.endpoint_id = e.id
-			AND (s.expires_at IS NULL OR s.expires_at > now()) ORDER BY s.expires_at DESC NULLS FIRST),
+		` + secretsOfE + `,
 		d.version,
 		-- Another version's payload, read only when the delivery or the
 		-- endpoint asks for a version (see version.go).
@@ -292,6 +310,24 @@ var workQuery = `SELECT
 	JOIN messages m ON m.id = d.message_id
 	JOIN endpoints e ON e.id = d.endpoint_id
 	WHERE d.id = ANY($1) AND d.id BETWEEN $2 AND $3 AND m.expunged_at IS NULL`
+
+// openWork decrypts w's endpoint headers (stored as headers) and keys,
+// or sets w.SecretsErr.
+func (s *Store) openWork(w *Work, headers string) {
+	e := &w.Endpoint
+	if err := s.openEndpointHeaders(e, headers); err != nil {
+		w.Secrets, w.SecretsErr = nil, fmt.Errorf("load work: %w", err)
+		return
+	}
+	for i, v := range w.Secrets {
+		plain, err := s.cipher.open(v, e.ID.String())
+		if err != nil {
+			w.Secrets, w.SecretsErr = nil, fmt.Errorf("keys of endpoint %s: %w", e.ID, err)
+			return
+		}
+		w.Secrets[i] = plain
+	}
+}
 
 // scanWork reads workQuery's rows, and decrypts their keys and headers.
 func (s *Store) scanWork(rows pgx.Rows, n int) (map[uuid.UUID]Work, error) {
@@ -312,19 +348,7 @@ func (s *Store) scanWork(rows pgx.Rows, n int) (map[uuid.UUID]Work, error) {
 			return nil, fmt.Errorf("load work: %w", err)
 		}
 		choosePayload(&w, version, pinned)
-		if err := s.openEndpointHeaders(e, headers); err != nil {
-			w.Secrets, w.SecretsErr = nil, fmt.Errorf("load work: %w", err)
-			out[d.ID] = w
-			continue
-		}
-		for i, v := range w.Secrets {
-			plain, err := s.cipher.open(v, e.ID.String())
-			if err != nil {
-				w.Secrets, w.SecretsErr = nil, fmt.Errorf("keys of endpoint %s: %w", e.ID, err)
-				break
-			}
-			w.Secrets[i] = plain
-		}
+		s.openWork(&w, headers)
 		out[d.ID] = w
 	}
 	if err := rows.Err(); err != nil {

@@ -66,43 +66,8 @@ func (s *Store) InsertMessage(ctx context.Context, m Message) (Message, bool, er
 // first message with existed[i] = true.
 func (s *Store) InsertMessages(ctx context.Context, ms []Message) ([]Message, []bool, error) {
 	n := len(ms)
-	ids, tenants, types, keys := make([]uuid.UUID, n), make([]string, n), make([]string, n), make([]*string, n)
-	payloads, traces, versions, expires := make([][]byte, n), make([]*string, n), make([]int32, n), make([]*time.Time, n)
-	channels := make([]string, n) // text[] per row, as array literals
-	for i := range ms {
-		if ms[i].ID == uuid.Nil {
-			ms[i].ID = NewID()
-		}
-		m := ms[i]
-		ids[i], tenants[i], types[i], payloads[i], versions[i] = m.ID, m.TenantID, m.EventType, m.Payload, int32(max(m.Version, 1))
-		expires[i] = m.ExpiresAt
-		if m.IdempotencyKey != "" {
-			k := m.IdempotencyKey
-			keys[i] = &k
-		}
-		channels[i] = arrayLiteral(m.Channels)
-		if m.TraceParent != "" {
-			tp := m.TraceParent
-			traces[i] = &tp
-		}
-	}
-	// A key is taken in message_keys (messages is partitioned and cannot
-	// hold a unique index without the id): a message with a key is stored
-	// only when its key row was, by this statement.
-	rows, err := s.db.Query(ctx, `WITH input AS (
-			SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::text[], $6::text[], $7::text[],
-				$8::int[], $9::timestamptz[])
-			AS t(id, tenant_id, event_type, payload, channels, idempotency_key, trace_parent, version, expires_at)
-		), keys AS (
-			INSERT INTO message_keys (tenant_id, idempotency_key, message_id)
-			SELECT tenant_id, idempotency_key, id FROM input WHERE idempotency_key IS NOT NULL
-			ON CONFLICT DO NOTHING RETURNING message_id
-		)
-		INSERT INTO messages (id, tenant_id, event_type, payload, channels, idempotency_key, trace_parent, version,
-			expires_at)
-		SELECT id, tenant_id, event_type, payload, channels::text[], idempotency_key, trace_parent, version, expires_at
-		FROM input WHERE idempotency_key IS NULL OR id IN (SELECT message_id FROM keys)
-		RETURNING `+messageCols, ids, tenants, types, payloads, channels, keys, traces, versions, expires)
+	sql, args, keys := insertMessages(ms)
+	rows, err := s.db.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("insert messages: %w", err)
 	}
@@ -161,6 +126,49 @@ func (s *Store) InsertMessages(ctx context.Context, ms []Message) ([]Message, []
 		}
 	}
 	return out, existed, nil
+}
+
+// insertMessages is the statement that stores ms (giving those without
+// an id a new one), its arguments, and each message's idempotency key (nil
+// when it has none). A key is taken in message_keys (messages is
+// partitioned and cannot hold a unique index without the id): a message
+// with a key is stored only when its key row was, by this statement.
+func insertMessages(ms []Message) (string, []any, []*string) {
+	n := len(ms)
+	ids, tenants, types, keys := make([]uuid.UUID, n), make([]string, n), make([]string, n), make([]*string, n)
+	payloads, traces, versions, expires := make([][]byte, n), make([]*string, n), make([]int32, n), make([]*time.Time, n)
+	channels := make([]string, n) // text[] per row, as array literals
+	for i := range ms {
+		if ms[i].ID == uuid.Nil {
+			ms[i].ID = NewID()
+		}
+		m := ms[i]
+		ids[i], tenants[i], types[i], payloads[i], versions[i] = m.ID, m.TenantID, m.EventType, m.Payload, int32(max(m.Version, 1))
+		expires[i] = m.ExpiresAt
+		if m.IdempotencyKey != "" {
+			k := m.IdempotencyKey
+			keys[i] = &k
+		}
+		channels[i] = arrayLiteral(m.Channels)
+		if m.TraceParent != "" {
+			tp := m.TraceParent
+			traces[i] = &tp
+		}
+	}
+	return `WITH input AS (
+			SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::text[], $6::text[], $7::text[],
+				$8::int[], $9::timestamptz[])
+			AS t(id, tenant_id, event_type, payload, channels, idempotency_key, trace_parent, version, expires_at)
+		), keys AS (
+			INSERT INTO message_keys (tenant_id, idempotency_key, message_id)
+			SELECT tenant_id, idempotency_key, id FROM input WHERE idempotency_key IS NOT NULL
+			ON CONFLICT DO NOTHING RETURNING message_id
+		)
+		INSERT INTO messages (id, tenant_id, event_type, payload, channels, idempotency_key, trace_parent, version,
+			expires_at)
+		SELECT id, tenant_id, event_type, payload, channels::text[], idempotency_key, trace_parent, version, expires_at
+		FROM input WHERE idempotency_key IS NULL OR id IN (SELECT message_id FROM keys)
+		RETURNING ` + messageCols, []any{ids, tenants, types, payloads, channels, keys, traces, versions, expires}, keys
 }
 
 // arrayLiteral writes a text[] literal, quoting every element.

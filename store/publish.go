@@ -22,6 +22,14 @@ type PublishLookups struct {
 // payloads) come with their versions.
 func (s *Store) LookupForPublish(ctx context.Context, names, versioned, tenants []string) (PublishLookups, error) {
 	b := &pgx.Batch{}
+	queueLookups(b, names, versioned, tenants)
+	res := s.hotDB().SendBatch(ctx, b)
+	defer res.Close()
+	return s.readLookups(res, len(versioned) > 0)
+}
+
+// queueLookups queues LookupForPublish's statements on b.
+func queueLookups(b *pgx.Batch, names, versioned, tenants []string) {
 	b.Queue(`SELECT `+eventTypeCols+` FROM event_types WHERE name = ANY($1)`, names)
 	b.Queue(`SELECT id FROM tenants WHERE id = ANY($1)`, tenants)
 	b.Queue(`SELECT `+fanoutCols+` FROM endpoints WHERE tenant_id = ANY($1) ORDER BY id`, tenants)
@@ -29,8 +37,10 @@ func (s *Store) LookupForPublish(ctx context.Context, names, versioned, tenants 
 		b.Queue(`SELECT `+versionCols+` FROM event_type_versions WHERE event_type = ANY($1)
 			ORDER BY event_type, version`, versioned)
 	}
-	res := s.db.SendBatch(ctx, b)
-	defer res.Close()
+}
+
+// readLookups reads the results of queueLookups' statements from res.
+func (s *Store) readLookups(res pgx.BatchResults, versioned bool) (PublishLookups, error) {
 	out := PublishLookups{EventTypes: map[string]EventType{}, Tenants: map[string]bool{}, Endpoints: map[string][]Endpoint{}}
 
 	rows, err := res.Query()
@@ -68,7 +78,7 @@ func (s *Store) LookupForPublish(ctx context.Context, names, versioned, tenants 
 	for _, e := range eps {
 		out.Endpoints[e.TenantID] = append(out.Endpoints[e.TenantID], e)
 	}
-	if len(versioned) == 0 {
+	if !versioned {
 		return out, nil
 	}
 	rows, err = res.Query()

@@ -106,9 +106,10 @@ func (d *directs) wait(ctx context.Context) {
 // directAttempt is a delivery a committed publish gave a direct slot: its
 // fallback job, and its work, read in the publish transaction.
 type directAttempt struct {
-	job  *rivertype.JobRow
-	args DeliverArgs
-	work store.Work
+	job      int64     // the fallback job's id
+	fallback time.Time // when it is scheduled
+	args     DeliverArgs
+	work     store.Work
 }
 
 // dispatch starts the direct attempts of a committed publish.
@@ -120,10 +121,10 @@ func (s *Service) dispatch(attempts []directAttempt) {
 
 func (s *Service) runDirect(a directAttempt) {
 	defer s.direct.release(1)
-	j, args := a.job, a.args
+	job, args := a.job, a.args
 	ctx, cancel := context.WithTimeout(s.direct.ctx, deliverJobTimeout(s.cfg.Sender.Timeout))
 	defer cancel()
-	err := s.deliver(ctx, args, j.ID, &a.work)
+	err := s.deliver(ctx, args, job, &a.work)
 	if err == nil {
 		return
 	}
@@ -140,17 +141,17 @@ func (s *Service) runDirect(a directAttempt) {
 	// until it answers, so that the delivery goes on seconds after it is
 	// back rather than at the fallback's time. Past that time the job runs
 	// by itself.
-	deadline := j.ScheduledAt
+	deadline := a.fallback
 	wait := 100 * time.Millisecond
 	for {
 		rctx, rcancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err := s.store.RescheduleJob(rctx, j.ID, at)
+		err := s.store.RescheduleJob(rctx, job, at)
 		rcancel()
 		if err == nil {
 			return
 		}
 		if time.Now().Add(wait).After(deadline) || s.direct.ctx.Err() != nil {
-			s.logger.Warn("direct attempt: its job runs at its fallback time", "job", j.ID, "error", err)
+			s.logger.Warn("direct attempt: its job runs at its fallback time", "job", job, "error", err)
 			return
 		}
 		time.Sleep(wait)

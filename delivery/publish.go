@@ -73,21 +73,14 @@ func (s *Service) publish(ctx context.Context, r publishReq) (store.Message, boo
 	return res.m, res.existed, nil
 }
 
-// publishBatch publishes a batch in one transaction. When the transaction
-// fails as a whole, each publish is tried alone so that one bad publish
-// cannot fail the others.
+// publishBatch publishes a batch: its lookups in one round trip, then its
+// writes in one transaction (publishPipelined's round trip when it can).
+// When the transaction fails as a whole, each publish is tried alone so
+// that one bad publish cannot fail the others.
 func (s *Service) publishBatch(ctx context.Context, reqs []publishReq) ([]publishRes, error) {
-	var out []publishRes
-	var direct []directAttempt
-	err := s.store.InHotTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		out, direct, err = s.publishIn(ctx, tx, reqs, true)
-		return err
-	})
+	out, direct, err := s.publishOnce(ctx, reqs)
 	if err == nil {
 		s.dispatch(direct) // committed: attempt them here (direct.go)
-	} else {
-		s.direct.release(len(direct))
 	}
 	if err == nil || len(reqs) == 1 || store.Unavailable(err) {
 		// Unavailable: the database, not one publish, is at fault; trying
@@ -106,21 +99,138 @@ func (s *Service) publishBatch(ctx context.Context, reqs []publishReq) ([]publis
 	return out, nil
 }
 
+// publishOnce publishes reqs and returns the direct attempts to dispatch
+// once it has committed; on an error their slots are released. Its
+// transaction begins in the round trip of its lookups
+// (store.BeginPublish), and a publishPipelined one ends in the next.
+func (s *Service) publishOnce(ctx context.Context, reqs []publishReq) ([]publishRes, []directAttempt, error) {
+	names, versioned, tenants := lookupArgs(reqs)
+	p, look, err := s.store.BeginPublish(ctx, names, versioned, tenants)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer p.Close()
+	a := accept(reqs, look)
+	if out, direct, ok, err := s.publishPipelined(ctx, p, a, look); ok {
+		return out, direct, err
+	}
+	out, direct, err := s.publishIn(ctx, p.Tx(), true, a, look)
+	if err == nil {
+		err = p.Commit(ctx)
+	}
+	if err != nil {
+		s.direct.release(len(direct))
+		return nil, nil, err
+	}
+	return out, direct, nil
+}
+
 // publishTx publishes reqs in tx, a transaction whose commit hookd does
 // not see: every delivery goes through River's queue.
 func (s *Service) publishTx(ctx context.Context, tx pgx.Tx, reqs []publishReq) ([]publishRes, error) {
-	out, _, err := s.publishIn(ctx, tx, reqs, false)
+	names, versioned, tenants := lookupArgs(reqs)
+	look, err := s.store.WithTx(tx).LookupForPublish(ctx, names, versioned, tenants)
+	if err != nil {
+		return nil, err
+	}
+	out, _, err := s.publishIn(ctx, tx, false, accept(reqs, look), look)
 	return out, err
 }
 
-// publishIn publishes reqs in tx. With direct, the caller commits tx and
-// gets the fallback jobs of the deliveries given direct slots (direct.go),
-// to dispatch once tx commits or to release their slots.
-func (s *Service) publishIn(ctx context.Context, tx pgx.Tx, reqs []publishReq, direct bool) (out []publishRes, directJobs []directAttempt, err error) {
-	st := s.store.WithTx(tx)
-	out = make([]publishRes, len(reqs))
+// publishPipelined publishes reqs in one round trip
+// (store.Publishing.Insert) when every delivery they make is attempted
+// directly: then nothing in the transaction waits on an answer from it.
+// That is every publish that carries no idempotency key, no payloads of
+// other versions and no tenant to create, whose messages fan out inline
+// to active endpoints only, when a direct slot is free for each of their
+// deliveries: the light load that is most deployments' normal. ok is
+// false, with nothing written or taken, when reqs do not qualify.
+func (s *Service) publishPipelined(ctx context.Context, p *store.Publishing, a accepted, look store.PublishLookups) (out []publishRes, direct []directAttempt, ok bool, err error) {
+	out, msgs := a.out, a.msgs
+	if len(a.create) > 0 || s.cfg.InlineFanout <= 0 {
+		return nil, nil, false, nil
+	}
+	eps := make([][]uuid.UUID, len(msgs))
+	n := 0
+	for k := range msgs {
+		m := &msgs[k]
+		if m.IdempotencyKey != "" || len(m.Payloads) > 0 {
+			return nil, nil, false, nil
+		}
+		active, disabled := matching(look.Endpoints[m.TenantID], *m)
+		if len(disabled) > 0 || len(active) > s.cfg.InlineFanout {
+			return nil, nil, false, nil
+		}
+		if m.ID == uuid.Nil {
+			m.ID = store.NewID()
+		}
+		eps[k], n = active, n+len(active)
+	}
+	taken := 0
+	for taken < n && s.direct.take() {
+		taken++
+	}
+	if taken < n {
+		s.direct.release(taken)
+		return nil, nil, false, nil
+	}
+	defer func() {
+		if err != nil {
+			s.direct.release(taken)
+		}
+	}()
 
-	var names, tenants, withVersions []string
+	now := time.Now()
+	fallback := now.Add(directFallback(s.cfg.Sender.Timeout))
+	opts := DeliverArgs{}.InsertOpts()
+	ds := make([]store.NewDelivery, 0, n)
+	jobs := make([]store.ScheduledJob, 0, n)
+	var spans []trace.Span
+	defer func() { endSpans(spans, err) }()
+	for k, m := range msgs {
+		prio := s.fair.priority(m.TenantID, 1, s.cfg.FairShare, now)
+		span := s.startFanout(m, true)
+		span.SetAttributes(AttrEndpoints.Int(len(eps[k])))
+		spans = append(spans, span)
+		for _, e := range eps[k] {
+			d := store.NewDelivery{TenantID: m.TenantID, MessageID: m.ID, EndpointID: e}
+			args, err := json.Marshal(DeliverArgs{DeliveryID: store.DeliveryID(m.ID, e), Trigger: store.TriggerScheduled})
+			if err != nil {
+				return nil, nil, true, fmt.Errorf("encode job args: %w", err)
+			}
+			ds = append(ds, d)
+			jobs = append(jobs, store.ScheduledJob{Kind: DeliverArgs{}.Kind(), Args: args, Queue: opts.Queue,
+				MaxAttempts: opts.MaxAttempts, Priority: prio, Metadata: s.direct.metadata, ScheduledAt: fallback})
+		}
+	}
+	pub, err := p.Insert(ctx, msgs, ds, jobs)
+	if err != nil {
+		return nil, nil, true, err
+	}
+	for k, i := range a.idx {
+		out[i].m = pub.Messages[k]
+	}
+	for _, j := range pub.Jobs {
+		var args DeliverArgs
+		if json.Unmarshal(j.Args, &args) != nil {
+			continue
+		}
+		if w, ok := pub.Work[args.DeliveryID]; ok {
+			direct = append(direct, directAttempt{job: j.ID, fallback: fallback, args: args, work: w})
+		}
+	}
+	if len(direct) != taken {
+		// Cannot happen unless a delivery's work was not found; its job is
+		// scheduled all the same, so nothing is lost, only delayed.
+		s.logger.Warn("direct attempts: work not found for some", "reserved", taken, "found", len(direct))
+		s.direct.release(taken - len(direct))
+	}
+	return out, direct, true, nil
+}
+
+// lookupArgs are LookupForPublish's arguments for reqs: the event types,
+// those of them that publishes ask versions of, and the tenants.
+func lookupArgs(reqs []publishReq) (names, withVersions, tenants []string) {
 	seenName, seenTenant, seenVersioned := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, r := range reqs {
 		if !seenName[r.m.EventType] {
@@ -136,39 +246,61 @@ func (s *Service) publishIn(ctx context.Context, tx pgx.Tx, reqs []publishReq, d
 			tenants = append(tenants, r.m.TenantID)
 		}
 	}
-	look, err := st.LookupForPublish(ctx, names, withVersions, tenants)
-	if err != nil {
-		return nil, nil, err
-	}
-	types, known := look.EventTypes, look.Tenants
+	return names, withVersions, tenants
+}
 
-	var accepted []int
-	var msgs []store.Message
-	var create []store.Tenant // missing tenants that accepted publishes create
+// accepted is what accept decided of a batch of publishes: out holds the
+// refusals (an unknown tenant, an event type check), msgs the accepted
+// messages (at idx in the batch) with their versions resolved, and create
+// the missing tenants they create.
+type accepted struct {
+	out    []publishRes
+	idx    []int
+	msgs   []store.Message
+	create []store.Tenant
+}
+
+// accept decides each publish of reqs from what LookupForPublish read.
+func accept(reqs []publishReq, look store.PublishLookups) accepted {
+	a := accepted{out: make([]publishRes, len(reqs))}
+	known := map[string]bool{}
+	for t := range look.Tenants {
+		known[t] = true
+	}
 	for i, r := range reqs {
 		if !known[r.m.TenantID] && r.tenant == nil {
-			out[i].err = fmt.Errorf("publish to tenant %s: %w", r.m.TenantID, store.ErrNotFound)
+			a.out[i].err = fmt.Errorf("publish to tenant %s: %w", r.m.TenantID, store.ErrNotFound)
 			continue
 		}
 		if r.check != nil {
-			if err := r.check(types[r.m.EventType]); err != nil {
-				out[i].err = err
+			if err := r.check(look.EventTypes[r.m.EventType]); err != nil {
+				a.out[i].err = err
 				continue
 			}
 		}
-		resolveVersion(&r.m, types[r.m.EventType])
+		resolveVersion(&r.m, look.EventTypes[r.m.EventType])
 		if !known[r.m.TenantID] {
 			known[r.m.TenantID] = true // the first publish that creates it decides its name
-			create = append(create, *r.tenant)
+			a.create = append(a.create, *r.tenant)
 		}
-		accepted = append(accepted, i)
-		msgs = append(msgs, r.m)
+		a.idx = append(a.idx, i)
+		a.msgs = append(a.msgs, r.m)
 	}
+	return a
+}
+
+// publishIn publishes the accepted publishes a in tx, whose lookups were
+// look. With direct, the caller commits tx and gets the fallback jobs of
+// the deliveries given direct slots (direct.go), to dispatch once tx
+// commits or to release their slots.
+func (s *Service) publishIn(ctx context.Context, tx pgx.Tx, direct bool, a accepted, look store.PublishLookups) (out []publishRes, directJobs []directAttempt, err error) {
+	st := s.store.WithTx(tx)
+	out, msgs := a.out, a.msgs
 	if len(msgs) == 0 {
 		return out, nil, nil
 	}
-	if len(create) > 0 {
-		if err := st.CreateTenants(ctx, create); err != nil {
+	if len(a.create) > 0 {
+		if err := st.CreateTenants(ctx, a.create); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -178,7 +310,7 @@ func (s *Service) publishIn(ctx context.Context, tx pgx.Tx, reqs []publishReq, d
 	}
 
 	var fresh []store.Message
-	for k, i := range accepted {
+	for k, i := range a.idx {
 		out[i].m, out[i].existed = stored[k], existed[k]
 		if !existed[k] {
 			fresh = append(fresh, stored[k])
@@ -275,7 +407,7 @@ func (s *Service) publishIn(ctx context.Context, tx pgx.Tx, reqs []publishReq, d
 				continue
 			}
 			if w, ok := work[args.DeliveryID]; ok {
-				directJobs = append(directJobs, directAttempt{job: r.Job, args: args, work: w})
+				directJobs = append(directJobs, directAttempt{job: r.Job.ID, fallback: r.Job.ScheduledAt, args: args, work: w})
 			}
 		}
 	}

@@ -184,6 +184,7 @@ func (s *Service) publishPipelined(ctx context.Context, p *store.Publishing, a a
 	fallback := now.Add(directFallback(s.cfg.Sender.Timeout))
 	opts := DeliverArgs{}.InsertOpts()
 	ds := make([]store.NewDelivery, 0, n)
+	dargs := make([]DeliverArgs, 0, n)
 	jobs := make([]store.ScheduledJob, 0, n)
 	var spans []trace.Span
 	defer func() { endSpans(spans, err) }()
@@ -193,12 +194,13 @@ func (s *Service) publishPipelined(ctx context.Context, p *store.Publishing, a a
 		span.SetAttributes(AttrEndpoints.Int(len(eps[k])))
 		spans = append(spans, span)
 		for _, e := range eps[k] {
-			d := store.NewDelivery{TenantID: m.TenantID, MessageID: m.ID, EndpointID: e}
-			args, err := json.Marshal(DeliverArgs{DeliveryID: store.DeliveryID(m.ID, e), Trigger: store.TriggerScheduled})
+			d := DeliverArgs{DeliveryID: store.DeliveryID(m.ID, e), Trigger: store.TriggerScheduled}
+			args, err := json.Marshal(d)
 			if err != nil {
 				return nil, nil, true, fmt.Errorf("encode job args: %w", err)
 			}
-			ds = append(ds, d)
+			ds = append(ds, store.NewDelivery{TenantID: m.TenantID, MessageID: m.ID, EndpointID: e})
+			dargs = append(dargs, d)
 			jobs = append(jobs, store.ScheduledJob{Kind: DeliverArgs{}.Kind(), Args: args, Queue: opts.Queue,
 				MaxAttempts: opts.MaxAttempts, Priority: prio, Metadata: s.direct.metadata, ScheduledAt: fallback})
 		}
@@ -210,13 +212,9 @@ func (s *Service) publishPipelined(ctx context.Context, p *store.Publishing, a a
 	for k, i := range a.idx {
 		out[i].m = pub.Messages[k]
 	}
-	for _, j := range pub.Jobs {
-		var args DeliverArgs
-		if json.Unmarshal(j.Args, &args) != nil {
-			continue
-		}
-		if w, ok := pub.Work[args.DeliveryID]; ok {
-			direct = append(direct, directAttempt{job: j.ID, fallback: fallback, args: args, work: w})
+	for i, id := range pub.Jobs {
+		if w, ok := pub.Work[dargs[i].DeliveryID]; ok {
+			direct = append(direct, directAttempt{job: id, fallback: fallback, args: dargs[i], work: w})
 		}
 	}
 	if len(direct) != taken {

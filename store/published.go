@@ -26,17 +26,11 @@ type ScheduledJob struct {
 	ScheduledAt time.Time
 }
 
-// InsertedJob is a job Publishing.Insert made.
-type InsertedJob struct {
-	ID   int64
-	Args []byte
-}
-
 // Published is what Publishing.Insert stored.
 type Published struct {
-	Messages   []Message     // as stored, in the order given
-	Deliveries []uuid.UUID   // the ids of the deliveries made
-	Jobs       []InsertedJob // one per ScheduledJob, in no particular order
+	Messages   []Message   // as stored, in the order given
+	Deliveries []uuid.UUID // the ids of the deliveries made
+	Jobs       []int64     // the ids of the jobs, in the order given
 	Work       map[uuid.UUID]Work
 }
 
@@ -136,12 +130,17 @@ func (p *Publishing) Insert(ctx context.Context, ms []Message, ds []NewDelivery,
 		attempts[i], prios[i], at[i] = int16(j.MaxAttempts), int16(j.Priority), j.ScheduledAt
 	}
 	// River's own insert (JobInsertFastMany) without what hookd does not
-	// use: unique keys, given ids, tags.
-	b.Queue(`INSERT INTO river_job (args, kind, max_attempts, metadata, priority, queue, scheduled_at, state)
-		SELECT args, kind, max_attempts, metadata, priority, queue, scheduled_at, 'scheduled'
-		FROM unnest($1::jsonb[], $2::text[], $3::smallint[], $4::jsonb[], $5::smallint[], $6::text[], $7::timestamptz[])
-			AS t(args, kind, max_attempts, metadata, priority, queue, scheduled_at)
-		RETURNING id, args`, args, kinds, attempts, metas, prios, queues, at)
+	// use: unique keys, tags. The ids are drawn from River's sequence
+	// first, so that they come back in the order given.
+	b.Queue(`WITH input AS MATERIALIZED (
+			SELECT nextval('river_job_id_seq'::regclass) AS id, t.*
+			FROM unnest($1::jsonb[], $2::text[], $3::smallint[], $4::jsonb[], $5::smallint[], $6::text[], $7::timestamptz[])
+				WITH ORDINALITY AS t(args, kind, max_attempts, metadata, priority, queue, scheduled_at, ord)
+		), ins AS (
+			INSERT INTO river_job (id, args, kind, max_attempts, metadata, priority, queue, scheduled_at, state)
+			SELECT id, args, kind, max_attempts, metadata, priority, queue, scheduled_at, 'scheduled' FROM input
+		)
+		SELECT id FROM input ORDER BY ord`, args, kinds, attempts, metas, prios, queues, at)
 	// The work of the deliveries is what this round trip writes, but for
 	// the endpoints' headers and keys: only those are read.
 	var eps []uuid.UUID
@@ -193,10 +192,7 @@ func (p *Publishing) Insert(ctx context.Context, ms []Message, ds []NewDelivery,
 	if err != nil {
 		return out, fmt.Errorf("insert jobs: %w", err)
 	}
-	out.Jobs, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (InsertedJob, error) {
-		var j InsertedJob
-		return j, r.Scan(&j.ID, &j.Args)
-	})
+	out.Jobs, err = pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {
 		return out, fmt.Errorf("insert jobs: %w", err)
 	}

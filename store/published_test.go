@@ -80,12 +80,13 @@ func TestPublishingInsert(t *testing.T) {
 	require.Equal(t, []string{storetest.TestSecret}, pub.Work[store.DeliveryID(m.ID, a.ID)].Secrets, "keys come decrypted")
 	require.True(t, pub.Work[store.DeliveryID(m.ID, b.ID)].VersionMissing, "a pin to a version that was not published")
 
-	for _, j := range pub.Jobs {
-		var state, kind, queue string
+	for i, id := range pub.Jobs {
+		var state, kind, queue, delivery string
 		var prio, maxAttempts int
 		var meta []byte
-		require.NoError(t, pool.QueryRow(ctx, `SELECT state::text, kind, queue, priority, max_attempts, metadata
-			FROM river_job WHERE id = $1`, j.ID).Scan(&state, &kind, &queue, &prio, &maxAttempts, &meta))
+		require.NoError(t, pool.QueryRow(ctx, `SELECT state::text, kind, queue, priority, max_attempts, metadata,
+			args->>'delivery_id' FROM river_job WHERE id = $1`, id).Scan(&state, &kind, &queue, &prio, &maxAttempts, &meta, &delivery))
+		require.Equal(t, store.DeliveryID(m.ID, ds[i].EndpointID).String(), delivery, "the ids come back in the order given")
 		require.Equal(t, "scheduled", state)
 		require.Equal(t, "hookd.deliver", kind)
 		require.Equal(t, "deliver", queue)

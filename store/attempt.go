@@ -151,7 +151,9 @@ func (s *Store) RecordAttempts(ctx context.Context, recs []AttemptRecord) error 
 			-- planned on an empty table (a new install): a join alone
 			-- would scan deliveries.
 			FROM input i WHERE d.id = i.delivery_id AND d.id = ANY($2::uuid[]) AND d.id BETWEEN $24 AND $25
-			RETURNING d.id, d.attempts
+			-- The input's row comes back with its delivery's count, so
+			-- the insert below needs no join with it.
+			RETURNING d.attempts, i.*
 		), fallbacks AS (
 			-- Direct attempts' fallback jobs go with their record, in the
 			-- same statement: the job runs later or not at all, never both.
@@ -168,10 +170,10 @@ func (s *Store) RecordAttempts(ctx context.Context, recs []AttemptRecord) error 
 		INSERT INTO attempts (id, tenant_id, delivery_id, message_id, endpoint_id, attempt, trigger, status, status_code,
 			request_headers, response_headers, response_body, body_truncated, error_class, error, remote_addr, url,
 			duration_ms, timings, replay_id, started_at)
-		SELECT i.id, i.tenant_id, i.delivery_id, i.message_id, i.endpoint_id, upd.attempts, i.trigger, i.status,
-			i.status_code, i.request_headers::jsonb, i.response_headers::jsonb, i.response_body, i.body_truncated,
-			i.error_class, i.error, i.remote_addr, i.url, i.duration_ms, i.timings::jsonb, i.replay_id, i.started_at
-		FROM input i JOIN upd ON upd.id = i.delivery_id`,
+		SELECT u.id, u.tenant_id, u.delivery_id, u.message_id, u.endpoint_id, u.attempts, u.trigger, u.status,
+			u.status_code, u.request_headers::jsonb, u.response_headers::jsonb, u.response_body, u.body_truncated,
+			u.error_class, u.error, u.remote_addr, u.url, u.duration_ms, u.timings::jsonb, u.replay_id, u.started_at
+		FROM upd u`,
 		ids, deliveries, messages, endpoints, replays, tenants, triggers, statuses, classes, errs,
 		remotes, urls, newStatuses, reqH, respH, tims, codes, bodies, truncated, durations, started, next, fallbacks, lo, hi)
 	if err != nil {

@@ -23,10 +23,13 @@ import (
 //     before, but scheduled directFallback ahead, so it stays the durable
 //     record: if this process dies, or the attempt cannot be recorded,
 //     River runs the job when it comes due, like any other;
-//   - its work (the delivery, its message, its endpoint and keys) is read
-//     in the publish transaction, in the round trip that inserts the
-//     deliveries (store.InsertDeliveriesLoading), so the attempt reads
-//     nothing after the commit: a publish and its attempt are two commits;
+//   - its work (the delivery, its message, its endpoint and keys) comes
+//     from the publish transaction, so the attempt reads nothing after the
+//     commit: a publish and its attempt are two commits. When every
+//     delivery of a batch has a slot, the work is built from what the
+//     publish wrote and a read of the endpoints' keys, in the round trip
+//     that writes and commits (store.Publishing.Insert); otherwise it is
+//     read with the insert of the deliveries (store.InsertDeliveriesLoading);
 //   - the attempt goes through the same gates and code as a fetched one
 //     (Service.deliver), and the statement that records it deletes the
 //     fallback job, so the job runs later or not at all, never both;

@@ -173,18 +173,24 @@ func memTotal() int64 {
 }
 
 // machineCPU reads the first line of /proc/stat: the CPU time the whole
-// machine has spent busy (all but idle and iowait), summed over its cores.
-func machineCPU() (time.Duration, bool) {
+// machine has spent busy (all but idle and iowait), summed over its cores,
+// and of that the steal time: time a virtual machine's cores wanted to
+// run but the hypervisor ran other machines.
+func machineCPU() (busy, steal time.Duration, ok bool) {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
-		return 0, false
+		return 0, 0, false
 	}
-	line, _, _ := strings.Cut(string(b), "\n")
+	return parseMachineCPU(string(b))
+}
+
+func parseMachineCPU(stat string) (busy, steal time.Duration, ok bool) {
+	line, _, _ := strings.Cut(stat, "\n")
 	f := strings.Fields(line)
 	if len(f) < 6 || f[0] != "cpu" {
-		return 0, false
+		return 0, 0, false
 	}
-	var busy uint64
+	var sum, stolen uint64
 	for i, s := range f[1:] {
 		if i == 3 || i == 4 { // idle, iowait
 			continue
@@ -194,9 +200,12 @@ func machineCPU() (time.Duration, bool) {
 		}
 		v, err := strconv.ParseUint(s, 10, 64)
 		if err != nil {
-			return 0, false
+			return 0, 0, false
 		}
-		busy += v
+		sum += v
+		if i == 7 {
+			stolen = v
+		}
 	}
-	return ticks(busy), true
+	return ticks(sum), ticks(stolen), true
 }

@@ -103,3 +103,33 @@ func TestReadOwnProcess(t *testing.T) {
 	require.NoError(t, err)
 	require.Positive(t, rss)
 }
+
+// The machine's busy time is all of /proc/stat's first line but idle and
+// iowait (guest time is already in user), and steal is told apart.
+func TestParseMachineCPU(t *testing.T) {
+	t.Parallel()
+	//              user nice system idle iowait irq softirq steal guest guest_nice
+	busy, steal, ok := parseMachineCPU("cpu  100 2 30 900 7 0 5 40 11 0\ncpu0 1 2 3 4 5 6 7 8 9 10\n")
+	require.True(t, ok)
+	require.Equal(t, ticks(100+2+30+0+5+40), busy)
+	require.Equal(t, ticks(40), steal)
+	_, _, ok = parseMachineCPU("intr 1 2 3\n")
+	require.False(t, ok)
+}
+
+// When the hypervisor takes more of the cores than anything of ours, the
+// report says so rather than blaming hookd or Postgres.
+func TestLimitNamesSteal(t *testing.T) {
+	t.Parallel()
+	before := resources{at: time.Unix(0, 0), hookdOK: true, pgOK: true, benchOK: true, machineOK: true}
+	after := before
+	after.at = time.Unix(10, 0)
+	after.hookdCPU, after.pgCPU, after.benchCPU = 4*time.Second, 5*time.Second, 2*time.Second
+	after.machineCPU, after.stealCPU = 19*time.Second, 7*time.Second
+	c := newCoresUsed(before, after)
+	require.InDelta(t, 0.7, *c.Steal, 1e-9)
+	require.InDelta(t, 0.1, *c.Others, 1e-9, "steal is not another process")
+	l := c.limit(2)
+	require.Contains(t, l, "the most: the hypervisor, running other machines (steal)")
+	require.Contains(t, l, "the hypervisor's steal 0.70 of 2 cores")
+}

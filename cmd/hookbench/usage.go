@@ -20,6 +20,7 @@ type resources struct {
 	benchCPU   time.Duration
 	benchOK    bool
 	machineCPU time.Duration // busy time of the whole machine, all cores
+	stealCPU   time.Duration // of which the hypervisor ran other machines
 	machineOK  bool
 }
 
@@ -51,7 +52,7 @@ func sampleResources(procs []hookdRef, postgresPID int) resources {
 	if cpu, n, err := postgresCPU(postgresPID); err == nil {
 		r.pgCPU, r.pgProcs, r.pgOK = cpu, n, true
 	}
-	r.machineCPU, r.machineOK = machineCPU()
+	r.machineCPU, r.stealCPU, r.machineOK = machineCPU()
 	return r
 }
 
@@ -112,7 +113,11 @@ type coresUsed struct {
 	Postgres  *float64 `json:"postgres"`
 	Hookbench *float64 `json:"hookbench"`
 	Machine   *float64 `json:"machine"` // every process on the machine
-	Others    *float64 `json:"others"`  // the machine less hookd, Postgres and hookbench
+	Others    *float64 `json:"others"`  // the machine less hookd, Postgres, hookbench and steal
+	// Steal is the time this virtual machine's cores wanted to run and the
+	// hypervisor ran other machines: a shared host's noise, counted in
+	// Machine.
+	Steal *float64 `json:"steal"`
 }
 
 func newCoresUsed(before, after resources) *coresUsed {
@@ -133,8 +138,9 @@ func newCoresUsed(before, after resources) *coresUsed {
 	}
 	if before.machineOK && after.machineOK {
 		c.Machine = per(after.machineCPU, before.machineCPU)
+		c.Steal = per(after.stealCPU, before.stealCPU)
 		if c.Hookd != nil && c.Postgres != nil && c.Hookbench != nil {
-			c.Others = ptr(max(0, *c.Machine-*c.Hookd-*c.Postgres-*c.Hookbench))
+			c.Others = ptr(max(0, *c.Machine-*c.Hookd-*c.Postgres-*c.Hookbench-*c.Steal))
 		}
 	}
 	return c
@@ -143,10 +149,11 @@ func newCoresUsed(before, after resources) *coresUsed {
 // limit says what most likely bounded a run's rate, from where the CPU
 // went: a rough reading, not a profile.
 func (c *coresUsed) limit(cores int) string {
-	if c == nil || c.Machine == nil || c.Hookd == nil || c.Postgres == nil || c.Hookbench == nil {
+	if c == nil || c.Machine == nil || c.Hookd == nil || c.Postgres == nil || c.Hookbench == nil || c.Steal == nil {
 		return "unknown (CPU counters missing)"
 	}
-	sides := fmt.Sprintf("hookd %.2f, Postgres %.2f, hookbench %.2f, other processes %.2f of %d cores", *c.Hookd, *c.Postgres, *c.Hookbench, *c.Others, cores)
+	sides := fmt.Sprintf("hookd %.2f, Postgres %.2f, hookbench %.2f, other processes %.2f, the hypervisor's steal %.2f of %d cores",
+		*c.Hookd, *c.Postgres, *c.Hookbench, *c.Others, *c.Steal, cores)
 	if *c.Machine >= 0.85*float64(cores) {
 		top, v := "hookd", *c.Hookd
 		if *c.Postgres > v {
@@ -156,7 +163,10 @@ func (c *coresUsed) limit(cores int) string {
 			top, v = "hookbench (the load tool)", *c.Hookbench
 		}
 		if *c.Others > v {
-			top = "other processes on the machine"
+			top, v = "other processes on the machine", *c.Others
+		}
+		if *c.Steal > v {
+			top = "the hypervisor, running other machines (steal)"
 		}
 		return fmt.Sprintf("the machine's CPU (%.2f of %d cores busy; the most: %s): %s", *c.Machine, cores, top, sides)
 	}

@@ -163,7 +163,8 @@ func (s *Store) RecordAttempts(ctx context.Context, recs []AttemptRecord) error 
 			-- a backlog) must not scan it, hence the one-time test of the
 			-- array; and the state as text keeps River's fetching index,
 			-- which reads every scheduled job, out of the plan, leaving the
-			-- primary key once the analyze keeper has seen the table grow.
+			-- primary key (the hot pool takes no sequential scan of a
+			-- table that looked small when planned: HotPoolConfig).
 			DELETE FROM river_job WHERE cardinality($23::bigint[]) > 0 AND id = ANY($23::bigint[])
 				AND state::text = 'scheduled'
 		)

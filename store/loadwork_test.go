@@ -63,21 +63,26 @@ func TestInsertDeliveriesLoading(t *testing.T) {
 	require.Nil(t, work)
 }
 
-// Recording attempts with their generic plan, on a river_job whose
-// statistics are a small table's: a batch without direct attempts (the
-// River path, all of a backlog's drain) does not read river_job at all,
-// and one with a fallback job deletes it, once the table has grown and
-// been analyzed, by its primary key.
+// Recording attempts on the hot pool's connections (generic plans, no
+// sequential scans: HotPoolConfig), on a river_job whose statistics are a
+// small table's: a batch without direct attempts (the River path, all of
+// a backlog's drain) does not read river_job at all, and one with a
+// fallback job deletes it by its primary key, while the table is small
+// and once it has grown and been analyzed. Planned on the small table
+// without the hot pool's settings, the delete read the whole table, and
+// at 200 deliveries/s river_job's pages fill with the dead rows of
+// deleted jobs faster than autovacuum comes (26 pages after 30 s).
 func TestRecordAttemptsReadsRiverJobByID(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	// A database of its own, whose river_job's statistics are this test's.
-	tx, err := storetest.DB(t).Begin(ctx)
+	hot, err := pgxpool.NewWithConfig(ctx, store.HotPoolConfig(storetest.DB(t).Config()))
+	require.NoError(t, err)
+	t.Cleanup(hot.Close)
+	tx, err := hot.Begin(ctx)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = tx.Rollback(ctx) })
 	st := store.New(nil).WithTx(tx)
-	_, err = tx.Exec(ctx, `SET LOCAL plan_cache_mode = force_generic_plan`)
-	require.NoError(t, err)
 	tn := storetest.Tenant(t, st, nil)
 	ep := storetest.Endpoint(t, st, tn.ID, nil)
 	m := storetest.Message(t, st, tn.ID, "a")
@@ -110,6 +115,18 @@ func TestRecordAttemptsReadsRiverJobByID(t *testing.T) {
 	require.Equal(t, seq0, seq, "river_job was scanned for a batch without fallback jobs")
 	require.Equal(t, idx0, idx, "river_job was read for a batch without fallback jobs")
 
+	// A fallback job while river_job is small still goes by its id.
+	var small int64
+	require.NoError(t, tx.QueryRow(ctx, `SELECT min(id) FROM river_job`).Scan(&small))
+	rec.FallbackJob = small
+	require.NoError(t, st.RecordAttempts(ctx, []store.AttemptRecord{rec}))
+	seq, idx = scans()
+	require.Equal(t, seq0, seq, "a small river_job was scanned for its fallback job")
+	require.Greater(t, idx, idx0, "the fallback job was not looked up by its id")
+	var left int
+	require.NoError(t, tx.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE id = $1`, small).Scan(&left))
+	require.Zero(t, left, "the fallback job went with the record")
+
 	// A grown river_job, analyzed: the fallback job goes by its id.
 	jobs(20000)
 	var job int64
@@ -119,7 +136,6 @@ func TestRecordAttemptsReadsRiverJobByID(t *testing.T) {
 	require.NoError(t, st.RecordAttempts(ctx, []store.AttemptRecord{rec}))
 	seq, _ = scans()
 	require.Equal(t, seq0, seq, "the fallback job was looked for by a scan")
-	var left int
 	require.NoError(t, tx.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE id = $1`, job).Scan(&left))
 	require.Zero(t, left, "the fallback job went with the record")
 }

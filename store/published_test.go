@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/hookd/hookd/store"
@@ -131,56 +130,4 @@ func TestPublishingInsertAllOrNothing(t *testing.T) {
 	p.Close()
 	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE id = $1`, m.ID).Scan(&n))
 	require.Zero(t, n)
-}
-
-// The hot pool's statements keep to their indexes on a small table. The
-// record of a direct attempt deletes its fallback job by id; planned
-// (once, generic) while river_job held a handful of rows, it read the
-// whole table instead, and at 200 deliveries/s river_job's pages fill with
-// the dead rows of deleted jobs faster than autovacuum comes: 26 pages
-// after 30 s, all read by every record.
-func TestRecordKeepsRiverJobsIndex(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	pool := storetest.DB(t)
-	cfg := store.HotPoolConfig(pool.Config())
-	cfg.MaxConns = 1 // one backend, whose statistics are flushed below
-	hot, err := pgxpool.NewWithConfig(ctx, cfg)
-	require.NoError(t, err)
-	t.Cleanup(hot.Close)
-	st := store.New(pool).WithHotPool(hot)
-	tn := storetest.Tenant(t, st, nil)
-	a := storetest.Endpoint(t, st, tn.ID, nil)
-
-	scans := func() (seq, idx int64) {
-		t.Helper()
-		_, err := hot.Exec(ctx, `SELECT pg_stat_force_next_flush()`)
-		require.NoError(t, err)
-		require.NoError(t, pool.QueryRow(ctx, `SELECT seq_scan, coalesce(idx_scan, 0) FROM pg_stat_user_tables
-			WHERE relname = 'river_job'`).Scan(&seq, &idx))
-		return seq, idx
-	}
-	record := func() {
-		t.Helper()
-		p, m, ds, jobs := publishing(t, st, tn.ID, []store.Endpoint{a}, "hookd.deliver")
-		pub, err := p.Insert(ctx, []store.Message{m}, ds, jobs)
-		require.NoError(t, err)
-		p.Close()
-		require.NoError(t, st.RecordAttempts(ctx, []store.AttemptRecord{{
-			Attempt: store.Attempt{TenantID: tn.ID, DeliveryID: pub.Deliveries[0], MessageID: m.ID, EndpointID: a.ID,
-				Trigger: store.TriggerScheduled, Status: store.AttemptSucceeded, StatusCode: 200, StartedAt: time.Now()},
-			Status: store.DeliverySucceeded, FallbackJob: pub.Jobs[0],
-		}}))
-		var left int
-		require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE id = $1`, pub.Jobs[0]).Scan(&left))
-		require.Zero(t, left, "the record deletes the fallback job")
-	}
-	record() // the statements are prepared and planned, river_job nearly empty
-	seq0, idx0 := scans()
-	for range 5 {
-		record()
-	}
-	seq, idx := scans()
-	require.Equal(t, seq0, seq, "the records scanned river_job")
-	require.GreaterOrEqual(t, idx-idx0, int64(5), "the records found their jobs by index")
 }

@@ -27,9 +27,14 @@ type EventType struct {
 
 const eventTypeCols = `name, description, schema, example, archived, created_at, updated_at, version`
 
+// eventTypeDest returns the scan destinations of eventTypeCols into e.
+func eventTypeDest(e *EventType) []any {
+	return []any{&e.Name, &e.Description, &e.Schema, &e.Example, &e.Archived, &e.CreatedAt, &e.UpdatedAt, &e.Version}
+}
+
 func scanEventType(row pgx.Row) (EventType, error) {
 	var e EventType
-	err := row.Scan(&e.Name, &e.Description, &e.Schema, &e.Example, &e.Archived, &e.CreatedAt, &e.UpdatedAt, &e.Version)
+	err := row.Scan(eventTypeDest(&e)...)
 	return e, mapErr(err)
 }
 

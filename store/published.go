@@ -39,32 +39,31 @@ type Published struct {
 // BEGIN with the lookups, and Insert the writes with COMMIT. With pgx's
 // transaction API it took six (BEGIN, the lookups, the messages, the
 // deliveries, River's insert, COMMIT). A publish that Insert cannot take
-// uses Tx, the same transaction as a pgx.Tx, and Commit.
+// uses Tx, the same transaction as a pgx.Tx, and Commit. One whose
+// lookups are cached (Store.Checked, lookupcache.go) takes one round
+// trip: Insert sends BEGIN and a check of the cached rows with the writes.
 type Publishing struct {
 	s    *Store // on the connection
 	conn *pgxpool.Conn
 	tx   *begunTx
+	// check, for a publish of cached lookups (Store.Checked), is what
+	// Insert checks after the BEGIN it sends.
+	check *LookupPrints
 }
 
 // BeginPublish acquires a hot connection and begins a transaction on it
 // in the round trip that reads LookupForPublish's lookups. The caller
 // must Close it.
 func (s *Store) BeginPublish(ctx context.Context, names, versioned, tenants []string) (*Publishing, PublishLookups, error) {
-	pool := s.hot
-	if pool == nil {
-		pool = s.pool
+	p := &Publishing{s: s}
+	if err := p.acquire(ctx); err != nil {
+		return nil, PublishLookups{}, err
 	}
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		return nil, PublishLookups{}, fmt.Errorf("begin publish: %w", err)
-	}
-	tx := &begunTx{conn: conn.Conn()}
-	p := &Publishing{s: s.WithTx(tx), conn: conn, tx: tx}
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN`)
 	queueLookups(b, names, versioned, tenants)
-	res := conn.SendBatch(ctx, b)
-	_, err = res.Exec()
+	res := p.conn.SendBatch(ctx, b)
+	_, err := res.Exec()
 	if err != nil {
 		_ = res.Close()
 		p.Close()
@@ -79,6 +78,21 @@ func (s *Store) BeginPublish(ctx context.Context, names, versioned, tenants []st
 		return nil, PublishLookups{}, err
 	}
 	return p, look, nil
+}
+
+// acquire takes p's connection from the hot pool.
+func (p *Publishing) acquire(ctx context.Context) error {
+	pool := p.s.hot
+	if pool == nil {
+		pool = p.s.pool
+	}
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("begin publish: %w", err)
+	}
+	p.conn, p.tx = conn, &begunTx{conn: conn.Conn()}
+	p.s = p.s.WithTx(p.tx)
+	return nil
 }
 
 // Tx is the publish's transaction, for writes that Insert cannot make.
@@ -110,7 +124,6 @@ func (p *Publishing) Close() {
 // When it returns nil the publish is durable; on an error nothing of it
 // is stored. It must be the transaction's first write.
 func (p *Publishing) Insert(ctx context.Context, ms []Message, ds []NewDelivery, jobs []ScheduledJob) (Published, error) {
-	s := p.s
 	var out Published
 	for _, m := range ms {
 		if m.IdempotencyKey != "" || len(m.Payloads) > 0 {
@@ -118,6 +131,15 @@ func (p *Publishing) Insert(ctx context.Context, ms []Message, ds []NewDelivery,
 		}
 	}
 	b := &pgx.Batch{}
+	if p.check != nil {
+		if err := p.acquire(ctx); err != nil {
+			return out, err
+		}
+		c := p.check
+		b.Queue(`BEGIN`)
+		b.Queue(checkLookups, c.tenants, c.tenantPrints, c.endpointPrints, c.names, c.typePrints)
+	}
+	s := p.s
 	msql, margs, _ := insertMessages(ms)
 	b.Queue(msql, margs...)
 	_, dargs := deliveriesArgs(ds)
@@ -161,6 +183,18 @@ func (p *Publishing) Insert(ctx context.Context, ms []Message, ds []NewDelivery,
 	p.tx.done = true // committed, or rolled back by Close
 	res := s.db.SendBatch(ctx, b)
 	defer res.Close()
+	if p.check != nil {
+		if _, err := res.Exec(); err != nil {
+			return out, fmt.Errorf("begin publish: %w", err)
+		}
+		if _, err := res.Exec(); err != nil {
+			var pe *pgconn.PgError
+			if errors.As(err, &pe) && pe.Code == "22012" { // division_by_zero: see checkLookups
+				return out, ErrLookupsChanged
+			}
+			return out, fmt.Errorf("check publish lookups: %w", err)
+		}
+	}
 	rows, err := res.Query()
 	if err != nil {
 		return out, fmt.Errorf("insert messages: %w", err)

@@ -70,6 +70,11 @@ func (d *directs) init(n int, worker string) {
 	d.ctx, d.stop = context.WithCancel(context.Background())
 }
 
+// free says whether a slot is free now (take may still find none).
+func (d *directs) free() bool {
+	return d.on.Load() && len(d.slots) < cap(d.slots)
+}
+
 // take reserves a slot when one is free.
 func (d *directs) take() bool {
 	if !d.on.Load() {

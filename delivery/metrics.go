@@ -20,7 +20,19 @@ type metrics struct {
 	// first attempt ended.
 	finished     *prometheus.CounterVec
 	firstAttempt prometheus.Histogram
+	// batches counts committed publish batches by how they went
+	// (publish.go); changed counts cached lookups found changed.
+	batches *prometheus.CounterVec
+	batch   map[string]prometheus.Counter // batches' children by path
+	changed prometheus.Counter
 }
+
+// The ways a publish batch goes to Postgres (hookd_publish_batches_total).
+const (
+	pathOneRoundTrip  = "one_round_trip"  // cached lookups, checked in the writes' pipeline
+	pathTwoRoundTrips = "two_round_trips" // lookups, then the writes with COMMIT
+	pathTransaction   = "transaction"     // lookups, then statement by statement
+)
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
@@ -50,12 +62,24 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "From a message's publish to the end of the first attempt of each of its deliveries.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
 		}),
+		batches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hookd_publish_batches_total",
+			Help: "Committed batches of publishes by how they went to Postgres: one_round_trip (cached lookups), two_round_trips, transaction.",
+		}, []string{"path"}),
+		changed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hookd_publish_lookups_changed_total",
+			Help: "Publishes of cached lookups whose tenant, endpoints or event types had changed, made again from fresh lookups.",
+		}),
+	}
+	m.batch = map[string]prometheus.Counter{}
+	for _, path := range []string{pathOneRoundTrip, pathTwoRoundTrips, pathTransaction} {
+		m.batch[path] = m.batches.WithLabelValues(path)
 	}
 	for _, status := range []string{store.DeliverySucceeded, store.DeliveryFailed} {
 		m.finished.WithLabelValues(status) // present at 0 from the start
 	}
 	if reg != nil {
-		reg.MustRegister(m.attempts, m.duration, m.rescued, m.stranded, m.finished, m.firstAttempt)
+		reg.MustRegister(m.attempts, m.duration, m.rescued, m.stranded, m.finished, m.firstAttempt, m.batches, m.changed)
 	}
 	return m
 }

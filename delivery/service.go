@@ -121,6 +121,9 @@ type Service struct {
 	workerID string
 	circuits circuits // per-endpoint in-flight caps and circuit breakers
 	direct   directs  // attempts made straight after their publish (direct.go)
+	// lookups are publishes' lookups, for a publish in one round trip
+	// (publishCached).
+	lookups  *store.LookupCache
 	fair     fairness // per-tenant publish rates, for queue priority
 	onHealth func(ctx context.Context, event string, e store.Endpoint, reason string) error
 	// stopBeat ends the heartbeat; beatDone is closed when it has.
@@ -158,7 +161,8 @@ func New(pool *pgxpool.Pool, st *store.Store, cfg Config) (*Service, error) {
 	if cfg.TracerProvider == nil {
 		cfg.TracerProvider = noop.NewTracerProvider()
 	}
-	s := &Service{cfg: cfg, store: st, logger: cfg.Logger, metrics: newMetrics(cfg.Registry), workerID: newWorkerID()}
+	s := &Service{cfg: cfg, store: st, logger: cfg.Logger, metrics: newMetrics(cfg.Registry), workerID: newWorkerID(),
+		lookups: store.NewLookupCache()}
 	s.circuits.cooldown = cfg.CircuitCooldown
 	s.direct.init(cfg.Workers/10, s.workerID)
 	s.tracer = cfg.TracerProvider.Tracer(tracerName, trace.WithInstrumentationVersion(cmp.Or(cfg.Version, "dev")))

@@ -53,7 +53,7 @@ func storedMessages(t *testing.T, pool *pgxpool.Pool, m store.Message) int {
 
 // A publish of cached lookups goes in one round trip while the rows they
 // came from are as they were. When any of them changed (an endpoint
-// added, edited or deleted, the event type edited, the tenant edited or
+// added, edited or deleted, the event type edited, the tenant deleted, or
 // deleted and made again), it writes nothing and says so, and a publish
 // of fresh lookups goes through.
 func TestCheckedPublish(t *testing.T) {
@@ -84,9 +84,8 @@ func TestCheckedPublish(t *testing.T) {
 			_, err := pool.Exec(ctx, `UPDATE event_types SET schema = '{"type": "object"}' WHERE name = $1`, eventType)
 			require.NoError(t, err)
 		}},
-		{"the tenant edited", func(t *testing.T, tenant, _ string) {
-			_, err := pool.Exec(ctx, `UPDATE tenants SET name = 'edited' WHERE id = $1`, tenant)
-			require.NoError(t, err)
+		{"the tenant deleted", func(t *testing.T, tenant, _ string) {
+			require.NoError(t, st.DeleteTenant(ctx, tenant))
 		}},
 		{"the tenant deleted and made again", func(t *testing.T, tenant, _ string) {
 			require.NoError(t, st.DeleteTenant(ctx, tenant))
@@ -116,6 +115,9 @@ func TestCheckedPublish(t *testing.T) {
 			require.Zero(t, storedMessages(t, pool, m), "nothing of a publish of changed lookups is stored")
 
 			cache.Evict([]string{et.Name}, []string{tn.ID})
+			if _, err := st.GetTenant(ctx, tn.ID); err != nil {
+				return // deleted: nothing to publish to
+			}
 			p, m, ds, jobs = cachedPublish(t, st, cache, tn.ID, et.Name)
 			_, err = p.Insert(ctx, []store.Message{m}, ds, jobs)
 			require.NoError(t, err, "fresh lookups")
@@ -124,7 +126,7 @@ func TestCheckedPublish(t *testing.T) {
 		})
 	}
 
-	t.Run("a tenant without endpoints gains one", func(t *testing.T) {
+	t.Run("a tenant without endpoints", func(t *testing.T) {
 		tn := storetest.Tenant(t, st, nil)
 		et := storetest.EventType(t, st, nil)
 		p, m, ds, jobs := cachedPublish(t, st, cache, tn.ID, et.Name)
@@ -133,11 +135,26 @@ func TestCheckedPublish(t *testing.T) {
 		require.NoError(t, err)
 		p.Close()
 
+		_, err = pool.Exec(ctx, `UPDATE tenants SET name = 'edited' WHERE id = $1`, tn.ID)
+		require.NoError(t, err)
+		p, m, ds, jobs = cachedPublish(t, st, cache, tn.ID, et.Name)
+		_, err = p.Insert(ctx, []store.Message{m}, ds, jobs)
+		require.NoError(t, err, "its name does not change what a publish does")
+		p.Close()
+
 		p, m, ds, jobs = cachedPublish(t, st, cache, tn.ID, et.Name)
 		storetest.Endpoint(t, st, tn.ID, nil)
 		_, err = p.Insert(ctx, []store.Message{m}, ds, jobs)
-		require.ErrorIs(t, err, store.ErrLookupsChanged)
+		require.ErrorIs(t, err, store.ErrLookupsChanged, "gains one")
 		p.Close()
+
+		tn = storetest.Tenant(t, st, nil)
+		p, m, ds, jobs = cachedPublish(t, st, cache, tn.ID, et.Name)
+		require.NoError(t, st.DeleteTenant(ctx, tn.ID))
+		_, err = p.Insert(ctx, []store.Message{m}, ds, jobs)
+		require.ErrorIs(t, err, store.ErrLookupsChanged, "deleted")
+		p.Close()
+		require.Zero(t, storedMessages(t, pool, m))
 	})
 
 	t.Run("only what exists is cached", func(t *testing.T) {

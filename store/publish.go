@@ -14,24 +14,24 @@ type PublishLookups struct {
 	EventTypes map[string]EventType
 	Tenants    map[string]bool       // which tenants exist
 	Endpoints  map[string][]Endpoint // endpoints by tenant (disabled too: theirs are parked), without custom headers
-	// prints are the versions of the rows read ("key:xmin"), for a
-	// LookupCache.
-	prints lookupPrints
+	// versions are those of the rows read, for a LookupCache; nil when
+	// the lookups came with the event types' versions.
+	versions *rowVersions
 }
 
-// lookupPrints are the versions of the rows a publish's lookups read,
-// each "key:xmin" as rowPrint makes it in SQL.
-type lookupPrints struct {
-	tenants   map[string]string
-	endpoints map[string][]string // by tenant
-	types     map[string]string
+// rowVersions are the versions (rowVersion) of the rows a publish's
+// lookups read.
+type rowVersions struct {
+	endpoints map[string][]int64 // by tenant
+	types     map[string]int64
 }
 
-// rowPrint is how a row's version is written in the lookups and in the
-// check of a cached publish: its key, a colon and its xmin, the id of the
-// transaction that wrote the row as it stands. An update or a delete and
-// insert makes a new one.
-const rowPrint = `%s::text || ':' || xmin::text`
+// rowVersion is a row's version as the lookups and the check of a cached
+// publish read it: its xmin, the id of the transaction that wrote the row
+// as it stands. An update, or a delete and an insert, makes a row with a
+// new one, and a transaction cannot write rows once it has committed, so
+// among the rows a filter picks the same versions mean the same rows.
+const rowVersion = `xmin::text::bigint`
 
 // LookupForPublish reads the event types, tenants and endpoints a
 // batch of publishes needs, pipelined in one round trip. The event types
@@ -47,9 +47,9 @@ func (s *Store) LookupForPublish(ctx context.Context, names, versioned, tenants 
 
 // queueLookups queues LookupForPublish's statements on b.
 func queueLookups(b *pgx.Batch, names, versioned, tenants []string) {
-	b.Queue(`SELECT `+eventTypeCols+`, `+fmt.Sprintf(rowPrint, "name")+` FROM event_types WHERE name = ANY($1)`, names)
-	b.Queue(`SELECT id, `+fmt.Sprintf(rowPrint, "id")+` FROM tenants WHERE id = ANY($1)`, tenants)
-	b.Queue(`SELECT `+fanoutCols+`, `+fmt.Sprintf(rowPrint, "id")+` FROM endpoints WHERE tenant_id = ANY($1) ORDER BY id`, tenants)
+	b.Queue(`SELECT `+eventTypeCols+`, `+rowVersion+` FROM event_types WHERE name = ANY($1)`, names)
+	b.Queue(`SELECT id FROM tenants WHERE id = ANY($1)`, tenants)
+	b.Queue(`SELECT `+fanoutCols+`, `+rowVersion+` FROM endpoints WHERE tenant_id = ANY($1) ORDER BY id`, tenants)
 	if len(versioned) > 0 {
 		b.Queue(`SELECT `+versionCols+` FROM event_type_versions WHERE event_type = ANY($1)
 			ORDER BY event_type, version`, versioned)
@@ -58,53 +58,49 @@ func queueLookups(b *pgx.Batch, names, versioned, tenants []string) {
 
 // readLookups reads the results of queueLookups' statements from res.
 func (s *Store) readLookups(res pgx.BatchResults, versioned bool) (PublishLookups, error) {
-	out := PublishLookups{EventTypes: map[string]EventType{}, Tenants: map[string]bool{}, Endpoints: map[string][]Endpoint{},
-		prints: lookupPrints{tenants: map[string]string{}, endpoints: map[string][]string{}, types: map[string]string{}}}
+	vs := &rowVersions{endpoints: map[string][]int64{}, types: map[string]int64{}}
+	out := PublishLookups{EventTypes: map[string]EventType{}, Tenants: map[string]bool{}, Endpoints: map[string][]Endpoint{}}
 
 	rows, err := res.Query()
 	if err != nil {
 		return out, fmt.Errorf("publish lookups: event types: %w", err)
 	}
-	type printed[T any] struct {
-		v     T
-		print string
+	type withXmin[T any] struct {
+		v       T
+		version int64
 	}
-	types, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (printed[EventType], error) {
-		var p printed[EventType]
-		return p, r.Scan(append(eventTypeDest(&p.v), &p.print)...)
+	types, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (withXmin[EventType], error) {
+		var p withXmin[EventType]
+		return p, r.Scan(append(eventTypeDest(&p.v), &p.version)...)
 	})
 	if err != nil {
 		return out, fmt.Errorf("publish lookups: event types: %w", err)
 	}
 	for _, e := range types {
 		out.EventTypes[e.v.Name] = e.v
-		out.prints.types[e.v.Name] = e.print
+		vs.types[e.v.Name] = e.version
 	}
 
 	rows, err = res.Query()
 	if err != nil {
 		return out, fmt.Errorf("publish lookups: tenants: %w", err)
 	}
-	ids, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (printed[string], error) {
-		var p printed[string]
-		return p, r.Scan(&p.v, &p.print)
-	})
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
 		return out, fmt.Errorf("publish lookups: tenants: %w", err)
 	}
 	for _, id := range ids {
-		out.Tenants[id.v] = true
-		out.prints.tenants[id.v] = id.print
+		out.Tenants[id] = true
 	}
 
 	rows, err = res.Query()
 	if err != nil {
 		return out, fmt.Errorf("publish lookups: endpoints: %w", err)
 	}
-	eps, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (printed[Endpoint], error) {
-		var p printed[Endpoint]
+	eps, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (withXmin[Endpoint], error) {
+		var p withXmin[Endpoint]
 		var headers string
-		if err := r.Scan(append(endpointDest(&p.v, &headers), &p.print)...); err != nil {
+		if err := r.Scan(append(endpointDest(&p.v, &headers), &p.version)...); err != nil {
 			return p, err
 		}
 		return p, s.openEndpointHeaders(&p.v, headers)
@@ -115,9 +111,10 @@ func (s *Store) readLookups(res pgx.BatchResults, versioned bool) (PublishLookup
 	for _, e := range eps {
 		t := e.v.TenantID
 		out.Endpoints[t] = append(out.Endpoints[t], e.v)
-		out.prints.endpoints[t] = append(out.prints.endpoints[t], e.print)
+		vs.endpoints[t] = append(vs.endpoints[t], e.version)
 	}
 	if !versioned {
+		out.versions = vs
 		return out, nil
 	}
 	rows, err = res.Query()

@@ -48,7 +48,7 @@ type Publishing struct {
 	tx   *begunTx
 	// check, for a publish of cached lookups (Store.Checked), is what
 	// Insert checks after the BEGIN it sends.
-	check *LookupPrints
+	check *LookupVersions
 }
 
 // BeginPublish acquires a hot connection and begins a transaction on it
@@ -137,7 +137,7 @@ func (p *Publishing) Insert(ctx context.Context, ms []Message, ds []NewDelivery,
 		}
 		c := p.check
 		b.Queue(`BEGIN`)
-		b.Queue(checkLookups, c.tenants, c.tenantPrints, c.endpointPrints, c.names, c.typePrints)
+		b.Queue(checkLookups, c.tenants, c.endpoints, c.names, c.types)
 	}
 	s := p.s
 	msql, margs, _ := insertMessages(ms)

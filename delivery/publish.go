@@ -116,8 +116,8 @@ func (s *Service) publishOnce(ctx context.Context, reqs []publishReq) ([]publish
 		return nil, nil, err
 	}
 	defer p.Close()
-	if len(versioned) == 0 && s.direct.on.Load() {
-		s.lookups.Put(look) // for publishCached, which only direct attempts use
+	if len(versioned) == 0 && s.direct.free() {
+		s.lookups.Put(look) // for publishCached, which only runs with a direct slot free
 	}
 	a := accept(reqs, look)
 	if out, direct, ok, err := s.publishPipelined(ctx, p, a, look); ok {
@@ -148,7 +148,7 @@ func (s *Service) publishCached(ctx context.Context, reqs []publishReq, names, v
 	if len(versioned) > 0 || !s.direct.free() {
 		return nil, nil, false, nil
 	}
-	look, prints, ok := s.lookups.Get(names, tenants)
+	look, versions, ok := s.lookups.Get(names, tenants)
 	if !ok {
 		return nil, nil, false, nil
 	}
@@ -156,7 +156,7 @@ func (s *Service) publishCached(ctx context.Context, reqs []publishReq, names, v
 	if len(a.msgs) < len(reqs) || len(a.create) > 0 {
 		return nil, nil, false, nil
 	}
-	p := s.store.Checked(prints)
+	p := s.store.Checked(versions)
 	defer p.Close()
 	out, direct, ok, err = s.publishPipelined(ctx, p, a, look)
 	if errors.Is(err, store.ErrLookupsChanged) {

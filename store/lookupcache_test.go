@@ -26,9 +26,9 @@ func cachedPublish(t *testing.T, st *store.Store, cache *store.LookupCache, tena
 		p.Close()
 		cache.Put(look)
 	}
-	look, prints, ok := cache.Get(names, tenants)
+	look, versions, ok := cache.Get(names, tenants)
 	require.True(t, ok, "what a publish read is cached")
-	p := st.Checked(prints)
+	p := st.Checked(versions)
 	t.Cleanup(p.Close)
 	m := store.Message{ID: store.NewID(), TenantID: tenant, EventType: eventType, Payload: []byte(`{"n": 1}`), Version: 1}
 	var ds []store.NewDelivery

@@ -132,7 +132,7 @@ func (s *Service) runDirect(a directAttempt) {
 	job, args := a.job, a.args
 	ctx, cancel := context.WithTimeout(s.direct.ctx, deliverJobTimeout(s.cfg.Sender.Timeout))
 	defer cancel()
-	err := s.deliver(ctx, args, job, &a.work)
+	err := s.deliver(ctx, args, job, 0, &a.work)
 	if err == nil {
 		return
 	}

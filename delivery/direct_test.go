@@ -42,8 +42,10 @@ func TestDirectAttemptLeavesNoJob(t *testing.T) {
 	require.Zero(t, deliverJobs(t, f, m.ID.String()), "the fallback job was deleted with the record")
 }
 
-// With direct attempts off, the same publish goes through River, which
-// leaves its completed job behind: the test above can tell them apart.
+// With direct attempts off, the same publish goes through River (its
+// job is available at once; only River's fetch runs it), and that job,
+// running, goes with the attempt's record as well: River's completion of
+// it finds no row, so no completed job is left either.
 func TestNoDirectGoesThroughRiver(t *testing.T) {
 	t.Parallel()
 	f := setup(t, delivery.Config{NoDirect: true})
@@ -54,40 +56,54 @@ func TestNoDirectGoesThroughRiver(t *testing.T) {
 	m := f.publish(t, tn.ID, "a.b", `{"direct":false}`)
 	f.waitStatus(t, tn.ID, m.ID, ep.ID, store.DeliverySucceeded)
 	require.Len(t, rc.requests(), 1)
-	require.Equal(t, 1, deliverJobs(t, f, m.ID.String()))
+	require.Len(t, f.attempts(t, tn.ID, m.ID), 1)
+	require.Zero(t, deliverJobs(t, f, m.ID.String()), "River's job was deleted with the record")
 }
 
 // A direct attempt that fails leaves its retry to River, in the retry
 // lane, and the fallback job is gone: exactly the schedule's attempts go
-// out, no more.
+// out, no more. While River runs the retry, its job is the only one; its
+// record deletes it.
 func TestDirectAttemptFailureRetries(t *testing.T) {
 	t.Parallel()
 	f := setup(t, delivery.Config{})
+	inRetry, release := make(chan struct{}), make(chan struct{})
 	rc := newReceiver(t, func(n int, _ *http.Request) (int, http.Header, string) {
 		if n == 1 {
 			return http.StatusInternalServerError, nil, "down"
 		}
+		close(inRetry)
+		<-release
 		return http.StatusOK, nil, "ok"
 	})
 	tn := storetest.Tenant(t, f.st, nil)
 	ep := storetest.Endpoint(t, f.st, tn.ID, &storetest.EndpointOpts{URL: rc.srv.URL})
 
 	m := f.publish(t, tn.ID, "a.b", `{"retry":true}`)
+	jobs := func() []string {
+		var queues []string
+		rows, err := f.st.Pool().Query(context.Background(), `SELECT j.queue || ' ' || j.state FROM river_job j
+			JOIN deliveries d ON j.args @> jsonb_build_object('delivery_id', d.id) WHERE d.message_id = $1`, m.ID)
+		require.NoError(t, err)
+		for rows.Next() {
+			var q string
+			require.NoError(t, rows.Scan(&q))
+			queues = append(queues, q)
+		}
+		require.NoError(t, rows.Err())
+		return queues
+	}
+	select {
+	case <-inRetry:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the retry never came")
+	}
+	require.Equal(t, []string{delivery.QueueRetry + " running"}, jobs(), "only the retry's job, which River runs")
+	close(release)
 	f.waitStatus(t, tn.ID, m.ID, ep.ID, store.DeliverySucceeded)
 	require.Len(t, rc.requests(), 2)
-	as := f.attempts(t, tn.ID, m.ID)
-	require.Len(t, as, 2)
-	var queues []string
-	rows, err := f.st.Pool().Query(context.Background(), `SELECT j.queue FROM river_job j
-		JOIN deliveries d ON j.args @> jsonb_build_object('delivery_id', d.id) WHERE d.message_id = $1`, m.ID)
-	require.NoError(t, err)
-	for rows.Next() {
-		var q string
-		require.NoError(t, rows.Scan(&q))
-		queues = append(queues, q)
-	}
-	require.NoError(t, rows.Err())
-	require.Equal(t, []string{delivery.QueueRetry}, queues, "only the retry's job, which River ran")
+	require.Len(t, f.attempts(t, tn.ID, m.ID), 2)
+	require.Empty(t, jobs(), "the retry's job went with its record")
 }
 
 // The fallback job of a direct attempt whose process died (its heartbeat

@@ -181,15 +181,17 @@ var reservedHeaders = map[string]bool{
 }
 
 func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
-	return w.s.deliver(ctx, job.Args, 0, nil)
+	return w.s.deliver(ctx, job.Args, 0, job.ID, nil)
 }
 
 // deliver makes one attempt of the delivery args names. direct is the id of
 // the delivery's River job when this process attempts it straight after
 // its publish (direct.go): the job is then still scheduled, as the
 // fallback, and the statement that records the attempt deletes it; work
-// is then the delivery's work, read in the publish transaction.
-func (s *Service) deliver(ctx context.Context, args DeliverArgs, direct int64, work *store.Work) (err error) {
+// is then the delivery's work, read in the publish transaction. running is
+// the id of the River job that runs the attempt otherwise, which the
+// record deletes as well: that is its completion.
+func (s *Service) deliver(ctx context.Context, args DeliverArgs, direct, running int64, work *store.Work) (err error) {
 	ld := loaded{found: true}
 	if work != nil {
 		ld.work = *work
@@ -299,7 +301,7 @@ func (s *Service) deliver(ctx context.Context, args DeliverArgs, direct int64, w
 	}
 	dec := nextAttempt(res, d.Attempts+1, trigger, s.cfg.Schedule, time.Now(), nil)
 	a.Status = dec.attempt
-	req := recordReq{rec: store.AttemptRecord{Attempt: a, Status: dec.status, FallbackJob: direct}}
+	req := recordReq{rec: store.AttemptRecord{Attempt: a, Status: dec.status, FallbackJob: direct, RunningJob: running}}
 	owed := retryOwed(trigger, dec, res, d.NextAttemptAt, started)
 	switch {
 	case owed:

@@ -66,6 +66,12 @@ type AttemptRecord struct {
 	// made straight after the publish), deleted by the same statement
 	// while it is still scheduled; 0 when River ran the attempt.
 	FallbackJob int64
+	// RunningJob is the River job that ran the attempt, deleted by the same
+	// statement while River has it running: the attempt's record is the
+	// job's completion, one write where River's completion was a second
+	// (an update of the job's row and all of its indexes) and its cleaner's
+	// delete a third. River's completer then finds no row and does nothing.
+	RunningJob int64
 }
 
 type timingsJSON struct {
@@ -108,7 +114,7 @@ func (s *Store) RecordAttempts(ctx context.Context, recs []AttemptRecord) error 
 		truncated                                     = make([]bool, n)
 		durations                                     = make([]int32, n)
 		started, next                                 = make([]time.Time, n), make([]*time.Time, n)
-		fallbacks                                     []int64
+		fallbacks, running                            []int64
 	)
 	for i, r := range recs {
 		a := r.Attempt
@@ -132,6 +138,9 @@ func (s *Store) RecordAttempts(ctx context.Context, recs []AttemptRecord) error 
 		started[i], next[i] = a.StartedAt, r.NextAttemptAt
 		if r.FallbackJob != 0 {
 			fallbacks = append(fallbacks, r.FallbackJob)
+		}
+		if r.RunningJob != 0 {
+			running = append(running, r.RunningJob)
 		}
 	}
 	// The range of the deliveries' ids prunes the partitions of
@@ -167,6 +176,13 @@ func (s *Store) RecordAttempts(ctx context.Context, recs []AttemptRecord) error 
 			-- table that looked small when planned: HotPoolConfig).
 			DELETE FROM river_job WHERE cardinality($23::bigint[]) > 0 AND id = ANY($23::bigint[])
 				AND state::text = 'scheduled'
+		), done AS (
+			-- The jobs River ran these attempts in are done with them.
+			-- One no longer running was rescued or cancelled meanwhile:
+			-- River has it again, and its next run finds the delivery
+			-- finished or pending as this record leaves it.
+			DELETE FROM river_job WHERE cardinality($26::bigint[]) > 0 AND id = ANY($26::bigint[])
+				AND state::text = 'running'
 		)
 		INSERT INTO attempts (id, tenant_id, delivery_id, message_id, endpoint_id, attempt, trigger, status, status_code,
 			request_headers, response_headers, response_body, body_truncated, error_class, error, remote_addr, url,
@@ -176,7 +192,8 @@ func (s *Store) RecordAttempts(ctx context.Context, recs []AttemptRecord) error 
 			u.error_class, u.error, u.remote_addr, u.url, u.duration_ms, u.timings::jsonb, u.replay_id, u.started_at
 		FROM upd u`,
 		ids, deliveries, messages, endpoints, replays, tenants, triggers, statuses, classes, errs,
-		remotes, urls, newStatuses, reqH, respH, tims, codes, bodies, truncated, durations, started, next, fallbacks, lo, hi)
+		remotes, urls, newStatuses, reqH, respH, tims, codes, bodies, truncated, durations, started, next, fallbacks, lo, hi,
+		running)
 	if err != nil {
 		return fmt.Errorf("record %d attempts: %w", n, err)
 	}

@@ -138,6 +138,26 @@ func TestRecordAttemptsReadsRiverJobByID(t *testing.T) {
 	require.Equal(t, seq0, seq, "the fallback job was looked for by a scan")
 	require.NoError(t, tx.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE id = $1`, job).Scan(&left))
 	require.Zero(t, left, "the fallback job went with the record")
+
+	// The job River ran the attempt in goes with its record while it is
+	// running, by its id; one River took back meanwhile (rescued, now
+	// retryable) stays, for River to run again.
+	var running, rescued int64
+	require.NoError(t, tx.QueryRow(ctx, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = now()
+		WHERE id = (SELECT min(id) FROM river_job) RETURNING id`).Scan(&running))
+	require.NoError(t, tx.QueryRow(ctx, `UPDATE river_job SET state = 'retryable'
+		WHERE id = (SELECT min(id) FROM river_job WHERE state = 'scheduled') RETURNING id`).Scan(&rescued))
+	seq0, _ = scans()
+	rec.FallbackJob, rec.RunningJob = 0, running
+	require.NoError(t, st.RecordAttempts(ctx, []store.AttemptRecord{rec}))
+	rec.RunningJob = rescued
+	require.NoError(t, st.RecordAttempts(ctx, []store.AttemptRecord{rec}))
+	seq, _ = scans()
+	require.Equal(t, seq0, seq, "the running job was looked for by a scan")
+	require.NoError(t, tx.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE id = $1`, running).Scan(&left))
+	require.Zero(t, left, "the running job went with the record")
+	require.NoError(t, tx.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE id = $1`, rescued).Scan(&left))
+	require.Equal(t, 1, left, "a job River took back was deleted")
 }
 
 // hookd's pools run without Postgres's JIT (ConfigurePool), unless the

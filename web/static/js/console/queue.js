@@ -20,7 +20,7 @@ export async function queuePage(el) {
     h("div", { class: "page-head" },
       h("div", {},
         h("h1", {}, "Queue"),
-        h("p", { class: "sub" }, "River's jobs by queue and state; finished jobs over the last minute. Available jobs wait for a worker; a growing oldest wait means the workers fall behind.")),
+        h("p", { class: "sub" }, "River's jobs by queue and state; finished jobs over the last minute (the job of a delivery attempt is deleted with the attempt's record, so it is not counted as completed). Available jobs wait for a worker; a growing oldest wait means the workers fall behind.")),
       h("div", { class: "actions" }, h("span", { class: "live-dot", "aria-hidden": "true" }), updated)),
     stats,
     h("section", { class: "card list-card" }, table));

@@ -114,7 +114,7 @@ func (s *Store) RecordAttempts(ctx context.Context, recs []AttemptRecord) error 
 		truncated                                     = make([]bool, n)
 		durations                                     = make([]int32, n)
 		started, next                                 = make([]time.Time, n), make([]*time.Time, n)
-		fallbacks, running                            []int64
+		fallbacks, running                            = []int64{}, []int64{} // not NULL: cardinality
 	)
 	for i, r := range recs {
 		a := r.Attempt
@@ -163,26 +163,26 @@ func (s *Store) RecordAttempts(ctx context.Context, recs []AttemptRecord) error 
 			-- The input's row comes back with its delivery's count, so
 			-- the insert below needs no join with it.
 			RETURNING d.attempts, i.*
-		), fallbacks AS (
-			-- Direct attempts' fallback jobs go with their record, in the
-			-- same statement: the job runs later or not at all, never both.
-			-- One still scheduled has not been handed to River. The plan is
-			-- generic and river_job's statistics may be a small table's: a
-			-- batch without direct attempts (all of them, while River drains
-			-- a backlog) must not scan it, hence the one-time test of the
-			-- array; and the state as text keeps River's fetching index,
-			-- which reads every scheduled job, out of the plan, leaving the
-			-- primary key (the hot pool takes no sequential scan of a
-			-- table that looked small when planned: HotPoolConfig).
-			DELETE FROM river_job WHERE cardinality($23::bigint[]) > 0 AND id = ANY($23::bigint[])
-				AND state::text = 'scheduled'
-		), done AS (
-			-- The jobs River ran these attempts in are done with them.
-			-- One no longer running was rescued or cancelled meanwhile:
-			-- River has it again, and its next run finds the delivery
-			-- finished or pending as this record leaves it.
-			DELETE FROM river_job WHERE cardinality($26::bigint[]) > 0 AND id = ANY($26::bigint[])
-				AND state::text = 'running'
+		), jobs AS (
+			-- The attempts' River jobs go with their record, in the same
+			-- statement. A direct attempt's fallback job ($23) goes while
+			-- it is still scheduled (not handed to River): it runs later or
+			-- not at all, never both. The job River ran an attempt in ($26)
+			-- goes while it is running: the record is its completion. One
+			-- no longer running was rescued meanwhile: River has it again,
+			-- and its next run finds the delivery as this record leaves it.
+			-- The plan is generic and river_job's statistics may be a small
+			-- table's: a batch without jobs must not scan it, hence the
+			-- one-time test of the arrays; and the state as text keeps
+			-- River's fetching index, which reads every scheduled job, out
+			-- of the plan, leaving the primary key (the hot pool takes no
+			-- sequential scan of a table that looked small when planned:
+			-- HotPoolConfig). One delete for both: each table a statement
+			-- writes costs it at every execution's start.
+			DELETE FROM river_job
+			WHERE cardinality($23::bigint[]) + cardinality($26::bigint[]) > 0
+				AND id = ANY($23::bigint[] || $26::bigint[])
+				AND state::text = CASE WHEN id = ANY($23::bigint[]) THEN 'scheduled' ELSE 'running' END
 		)
 		INSERT INTO attempts (id, tenant_id, delivery_id, message_id, endpoint_id, attempt, trigger, status, status_code,
 			request_headers, response_headers, response_body, body_truncated, error_class, error, remote_addr, url,

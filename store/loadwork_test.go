@@ -158,6 +158,35 @@ func TestRecordAttemptsReadsRiverJobByID(t *testing.T) {
 	require.Zero(t, left, "the running job went with the record")
 	require.NoError(t, tx.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE id = $1`, rescued).Scan(&left))
 	require.Equal(t, 1, left, "a job River took back was deleted")
+
+	// Both kinds in one batch, each deleted only in its own state: a
+	// running job named as a fallback, or a scheduled one as running, stays.
+	m2 := storetest.Message(t, st, tn.ID, "a")
+	d2 := storetest.Delivery(t, st, tn.ID, m2.ID, ep.ID)
+	rec2 := rec
+	rec2.Attempt.DeliveryID, rec2.Attempt.MessageID = d2.ID, m2.ID
+	var fallback, run, wrongRun, wrongFallback int64
+	pick := func(state string) int64 {
+		var id int64
+		require.NoError(t, tx.QueryRow(ctx, `UPDATE river_job SET state = $1::river_job_state,
+				attempt = CASE WHEN $1 = 'running' THEN 1 ELSE 0 END, attempted_at = CASE WHEN $1 = 'running' THEN now() END
+			WHERE id = (SELECT min(id) FROM river_job WHERE state = 'scheduled' AND id > $2) RETURNING id`,
+			state, max(fallback, run, wrongRun, wrongFallback)).Scan(&id))
+		return id
+	}
+	fallback = pick("scheduled")
+	run = pick("running")
+	rec.FallbackJob, rec.RunningJob = fallback, 0
+	rec2.FallbackJob, rec2.RunningJob = 0, run
+	require.NoError(t, st.RecordAttempts(ctx, []store.AttemptRecord{rec, rec2}))
+	wrongFallback = pick("running")
+	wrongRun = pick("scheduled")
+	rec.FallbackJob, rec2.RunningJob = wrongFallback, wrongRun
+	require.NoError(t, st.RecordAttempts(ctx, []store.AttemptRecord{rec, rec2}))
+	for id, want := range map[int64]int{fallback: 0, run: 0, wrongFallback: 1, wrongRun: 1} {
+		require.NoError(t, tx.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE id = $1`, id).Scan(&left))
+		require.Equal(t, want, left, "job %d", id)
+	}
 }
 
 // hookd's pools run without Postgres's JIT (ConfigurePool), unless the

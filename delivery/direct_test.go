@@ -56,7 +56,9 @@ func TestNoDirectGoesThroughRiver(t *testing.T) {
 	m := f.publish(t, tn.ID, "a.b", `{"direct":false}`)
 	f.waitStatus(t, tn.ID, m.ID, ep.ID, store.DeliverySucceeded)
 	require.Len(t, rc.requests(), 1)
-	require.Len(t, f.attempts(t, tn.ID, m.ID), 1)
+	as := f.attempts(t, tn.ID, m.ID)
+	require.Len(t, as, 1)
+	require.Equal(t, store.TriggerScheduled, as[0].Trigger, "a job's args without a trigger are a scheduled attempt")
 	require.Zero(t, deliverJobs(t, f, m.ID.String()), "River's job was deleted with the record")
 }
 

@@ -123,9 +123,12 @@ func TestRecordAttemptsReadsRiverJobByID(t *testing.T) {
 	seq, idx = scans()
 	require.Equal(t, seq0, seq, "a small river_job was scanned for its fallback job")
 	require.Greater(t, idx, idx0, "the fallback job was not looked up by its id")
-	var left int
-	require.NoError(t, tx.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE id = $1`, small).Scan(&left))
-	require.Zero(t, left, "the fallback job went with the record")
+	kept := func(id int64) int {
+		var n int
+		require.NoError(t, tx.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE id = $1`, id).Scan(&n))
+		return n
+	}
+	require.Zero(t, kept(small), "the fallback job went with the record")
 
 	// A grown river_job, analyzed: the fallback job goes by its id.
 	jobs(20000)
@@ -136,8 +139,7 @@ func TestRecordAttemptsReadsRiverJobByID(t *testing.T) {
 	require.NoError(t, st.RecordAttempts(ctx, []store.AttemptRecord{rec}))
 	seq, _ = scans()
 	require.Equal(t, seq0, seq, "the fallback job was looked for by a scan")
-	require.NoError(t, tx.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE id = $1`, job).Scan(&left))
-	require.Zero(t, left, "the fallback job went with the record")
+	require.Zero(t, kept(job), "the fallback job went with the record")
 
 	// The job River ran the attempt in goes with its record while it is
 	// running, by its id; one River took back meanwhile (rescued, now
@@ -154,10 +156,8 @@ func TestRecordAttemptsReadsRiverJobByID(t *testing.T) {
 	require.NoError(t, st.RecordAttempts(ctx, []store.AttemptRecord{rec}))
 	seq, _ = scans()
 	require.Equal(t, seq0, seq, "the running job was looked for by a scan")
-	require.NoError(t, tx.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE id = $1`, running).Scan(&left))
-	require.Zero(t, left, "the running job went with the record")
-	require.NoError(t, tx.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE id = $1`, rescued).Scan(&left))
-	require.Equal(t, 1, left, "a job River took back was deleted")
+	require.Zero(t, kept(running), "the running job went with the record")
+	require.Equal(t, 1, kept(rescued), "a job River took back was deleted")
 
 	// Both kinds in one batch, each deleted only in its own state: a
 	// running job named as a fallback, or a scheduled one as running, stays.
@@ -184,8 +184,7 @@ func TestRecordAttemptsReadsRiverJobByID(t *testing.T) {
 	rec.FallbackJob, rec2.RunningJob = wrongFallback, wrongRun
 	require.NoError(t, st.RecordAttempts(ctx, []store.AttemptRecord{rec, rec2}))
 	for id, want := range map[int64]int{fallback: 0, run: 0, wrongFallback: 1, wrongRun: 1} {
-		require.NoError(t, tx.QueryRow(ctx, `SELECT count(*) FROM river_job WHERE id = $1`, id).Scan(&left))
-		require.Equal(t, want, left, "job %d", id)
+		require.Equal(t, want, kept(id), "job %d", id)
 	}
 }
 

@@ -356,9 +356,6 @@ func (s *Service) attempt(ctx context.Context, wk store.Work, started time.Time)
 	if e.ForwardTraceContext {
 		forwardTraceContext(ctx, h)
 	}
-	if e.ForwardTraceContext {
-		forwardTraceContext(ctx, h)
-	}
 	h.Set("webhook-id", msgID)
 	h.Set("webhook-timestamp", strconv.FormatInt(started.Unix(), 10))
 	h.Set("webhook-signature", sig)

@@ -257,6 +257,29 @@ func (r *receiver) waitFor(ctx context.Context, n int, deadline time.Time) bool 
 	return true
 }
 
+// waitForAcked waits until every message acked marks as accepted has
+// arrived, deadline passes or ctx is done. Unlike waitFor it cannot be
+// satisfied by a message whose publish was cut short: hookd may have
+// committed (and delivered) one that hookbench did not count as accepted.
+func (r *receiver) waitForAcked(ctx context.Context, acked []bool, deadline time.Time) bool {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if n, _ := r.missing(acked, 0); n == 0 {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		select {
+		case <-ctx.Done():
+			n, _ := r.missing(acked, 0)
+			return n == 0
+		case <-t.C:
+		}
+	}
+}
+
 // receiverStats is what the receiver saw.
 type receiverStats struct {
 	unique      int

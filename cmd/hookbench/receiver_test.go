@@ -48,3 +48,31 @@ func TestGroupedReceiver(t *testing.T) {
 	require.Equal(t, 2, n, "seq 3 was not acknowledged")
 	require.Equal(t, []string{"seq 1 to /hook/3", "seq 2 to /hook/0"}, sample)
 }
+
+// waitForAcked waits for the accepted messages themselves: a delivery of
+// one whose publish was cut short (not accepted) does not stand in for an
+// accepted one still on its way, as it does for waitFor's count.
+func TestWaitForAcked(t *testing.T) {
+	t.Parallel()
+	rcv, err := newReceiver(1, 3, 0)
+	require.NoError(t, err)
+	t.Cleanup(rcv.close)
+	post := func(seq int) {
+		body := appendPayload(nil, seq, time.Now().UnixNano(), 0)
+		req, err := http.NewRequest(http.MethodPost, rcv.base+hookPathPrefix+"0", bytes.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("webhook-id", uuid.NewString())
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusNoContent, resp.StatusCode)
+	}
+	acked := []bool{true, false, true}
+	post(0)
+	post(1) // its publish was cut short, yet hookd delivered it
+	ctx := t.Context()
+	require.True(t, rcv.waitFor(ctx, 2, time.Now().Add(time.Second)), "the count is satisfied")
+	require.False(t, rcv.waitForAcked(ctx, acked, time.Now().Add(100*time.Millisecond)), "seq 2 has not arrived")
+	post(2)
+	require.True(t, rcv.waitForAcked(ctx, acked, time.Now().Add(time.Second)))
+}

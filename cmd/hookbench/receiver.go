@@ -242,19 +242,7 @@ func idKey(id string) [16]byte {
 // waitFor waits until n distinct deliveries have arrived, deadline passes
 // or ctx is done, and reports whether all n arrived.
 func (r *receiver) waitFor(ctx context.Context, n int, deadline time.Time) bool {
-	t := time.NewTicker(5 * time.Millisecond)
-	defer t.Stop()
-	for r.unique.Load() < int64(n) {
-		if time.Now().After(deadline) {
-			return false
-		}
-		select {
-		case <-ctx.Done():
-			return r.unique.Load() >= int64(n)
-		case <-t.C:
-		}
-	}
-	return true
+	return waitUntil(ctx, deadline, 5*time.Millisecond, func() bool { return r.unique.Load() >= int64(n) })
 }
 
 // waitForAcked waits until every message acked marks as accepted has
@@ -262,22 +250,28 @@ func (r *receiver) waitFor(ctx context.Context, n int, deadline time.Time) bool 
 // satisfied by a message whose publish was cut short: hookd may have
 // committed (and delivered) one that hookbench did not count as accepted.
 func (r *receiver) waitForAcked(ctx context.Context, acked []bool, deadline time.Time) bool {
-	t := time.NewTicker(20 * time.Millisecond)
+	return waitUntil(ctx, deadline, 20*time.Millisecond, func() bool {
+		n, _ := r.missing(acked, 0)
+		return n == 0
+	})
+}
+
+// waitUntil checks done every interval until it holds, deadline passes or
+// ctx is done, and reports whether it held.
+func waitUntil(ctx context.Context, deadline time.Time, every time.Duration, done func() bool) bool {
+	t := time.NewTicker(every)
 	defer t.Stop()
-	for {
-		if n, _ := r.missing(acked, 0); n == 0 {
-			return true
-		}
+	for !done() {
 		if time.Now().After(deadline) {
 			return false
 		}
 		select {
 		case <-ctx.Done():
-			n, _ := r.missing(acked, 0)
-			return n == 0
+			return done()
 		case <-t.C:
 		}
 	}
+	return true
 }
 
 // receiverStats is what the receiver saw.

@@ -146,7 +146,33 @@ func (s *Store) RecordAttempts(ctx context.Context, recs []AttemptRecord) error 
 	// The range of the deliveries' ids prunes the partitions of
 	// deliveries that the update joins (Postgres does not prune on a join).
 	lo, hi := idRange(deliveries)
-	_, err := s.hotDB().Exec(ctx, `WITH input AS (
+	args := []any{ids, deliveries, messages, endpoints, replays, tenants, triggers, statuses, classes, errs,
+		remotes, urls, newStatuses, reqH, respH, tims, codes, bodies, truncated, durations, started, next, fallbacks, lo, hi,
+		running}
+	table := s.deliveriesTable(ctx, lo, hi)
+	_, err := s.hotDB().Exec(ctx, recordAttemptsSQL(table), args...)
+	if err != nil && table != "deliveries" && isUndefinedTable(err) {
+		// The day's partition was dropped since it was listed, and its
+		// deliveries with it. Outside a transaction the statement goes
+		// again through the partitioned table, which drops the attempts
+		// of deliveries that no longer exist; in one, the caller's retry
+		// does.
+		s.parts.forget(table)
+		if s.db == DBTX(s.pool) {
+			_, err = s.hotDB().Exec(ctx, recordAttemptsSQL("deliveries"), args...)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("record %d attempts: %w", n, err)
+	}
+	return nil
+}
+
+// recordAttemptsSQL is RecordAttempts's statement, updating the
+// deliveries in table: the partitioned table or one of its partitions
+// (deliveriesTable).
+func recordAttemptsSQL(table string) string {
+	return `WITH input AS (
 			SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[], $7::text[],
 				$8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
 				$16::text[], $17::int[], $18::bytea[], $19::bool[], $20::int[], $21::timestamptz[], $22::timestamptz[])
@@ -154,7 +180,7 @@ func (s *Store) RecordAttempts(ctx context.Context, recs []AttemptRecord) error 
 				remote_addr, url, new_status, request_headers, response_headers, timings, status_code, response_body,
 				body_truncated, duration_ms, started_at, next_attempt_at)
 		), upd AS (
-			UPDATE deliveries d SET attempts = d.attempts + 1, status = i.new_status,
+			UPDATE ` + table + ` d SET attempts = d.attempts + 1, status = i.new_status,
 				next_attempt_at = i.next_attempt_at, last_status_code = i.status_code, updated_at = now()
 			-- The ANY keeps an index plan even when the statement was
 			-- planned on an empty table (a new install): a join alone
@@ -190,14 +216,7 @@ func (s *Store) RecordAttempts(ctx context.Context, recs []AttemptRecord) error 
 		SELECT u.id, u.tenant_id, u.delivery_id, u.message_id, u.endpoint_id, u.attempts, u.trigger, u.status,
 			u.status_code, u.request_headers::jsonb, u.response_headers::jsonb, u.response_body, u.body_truncated,
 			u.error_class, u.error, u.remote_addr, u.url, u.duration_ms, u.timings::jsonb, u.replay_id, u.started_at
-		FROM upd u`,
-		ids, deliveries, messages, endpoints, replays, tenants, triggers, statuses, classes, errs,
-		remotes, urls, newStatuses, reqH, respH, tims, codes, bodies, truncated, durations, started, next, fallbacks, lo, hi,
-		running)
-	if err != nil {
-		return fmt.Errorf("record %d attempts: %w", n, err)
-	}
-	return nil
+		FROM upd u`
 }
 
 const attemptCols = `id, tenant_id, delivery_id, message_id, endpoint_id, attempt, trigger, status,

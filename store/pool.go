@@ -71,7 +71,7 @@ func HotPoolConfig(cfg *pgxpool.Config) *pgxpool.Config {
 // work, recording attempts: InHotTx, LoadWork, RecordAttempts) on hot, a
 // pool made from HotPoolConfig.
 func (s *Store) WithHotPool(hot *pgxpool.Pool) *Store {
-	return &Store{db: s.db, pool: s.pool, hot: hot, cipher: s.cipher}
+	return &Store{db: s.db, pool: s.pool, hot: hot, cipher: s.cipher, parts: s.parts}
 }
 
 // hotDB is where a hot-path statement runs: the transaction the Store is

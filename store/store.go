@@ -46,13 +46,14 @@ type DBTX interface {
 type Store struct {
 	db     DBTX
 	pool   *pgxpool.Pool
-	hot    *pgxpool.Pool // the hot path's pool (pool.go); nil: pool
-	cipher *Cipher       // nil: secrets are stored in plaintext
+	hot    *pgxpool.Pool   // the hot path's pool (pool.go); nil: pool
+	cipher *Cipher         // nil: secrets are stored in plaintext
+	parts  *partitionNames // shared by the Stores made from one (partname.go)
 }
 
 // New returns a Store on pool.
 func New(pool *pgxpool.Pool) *Store {
-	return &Store{db: pool, pool: pool}
+	return &Store{db: pool, pool: pool, parts: &partitionNames{}}
 }
 
 // Pool returns the pool the Store was made with.
@@ -60,14 +61,14 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 // WithTx returns a Store whose statements run in tx.
 func (s *Store) WithTx(tx pgx.Tx) *Store {
-	return &Store{db: tx, pool: s.pool, hot: s.hot, cipher: s.cipher}
+	return &Store{db: tx, pool: s.pool, hot: s.hot, cipher: s.cipher, parts: s.parts}
 }
 
 // WithDB returns a Store whose statements run on db: a pool, a
 // transaction, or something that wraps one (store/historytest's, which
 // explains each query it runs).
 func (s *Store) WithDB(db DBTX) *Store {
-	return &Store{db: db, pool: s.pool, cipher: s.cipher}
+	return &Store{db: db, pool: s.pool, cipher: s.cipher, parts: s.parts}
 }
 
 // WithCipher returns a Store that encrypts endpoint secrets and private
@@ -75,7 +76,7 @@ func (s *Store) WithDB(db DBTX) *Store {
 // Values stored in plaintext (before a key was set) still read; use
 // [Store.ReencryptSecrets] to encrypt them. A nil c stores plaintext.
 func (s *Store) WithCipher(c *Cipher) *Store {
-	return &Store{db: s.db, pool: s.pool, hot: s.hot, cipher: c}
+	return &Store{db: s.db, pool: s.pool, hot: s.hot, cipher: c, parts: s.parts}
 }
 
 // InTx runs fn in a transaction on the pool, committing when fn returns nil.

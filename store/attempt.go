@@ -150,16 +150,17 @@ func (s *Store) RecordAttempts(ctx context.Context, recs []AttemptRecord) error 
 		remotes, urls, newStatuses, reqH, respH, tims, codes, bodies, truncated, durations, started, next, fallbacks, lo, hi,
 		running}
 	table := s.deliveriesTable(ctx, lo, hi)
-	_, err := s.hotDB().Exec(ctx, recordAttemptsSQL(table), args...)
-	if err != nil && table != "deliveries" && isUndefinedTable(err) {
+	_, err := s.hotDB().Exec(ctx, table.sql, args...)
+	if err != nil && table != partitionedDeliveries && isUndefinedTable(err) {
 		// The day's partition was dropped since it was listed, and its
 		// deliveries with it. Outside a transaction the statement goes
 		// again through the partitioned table, which drops the attempts
 		// of deliveries that no longer exist; in one, the caller's retry
 		// does.
-		s.parts.forget(table)
+		day, _ := dayOf(lo)
+		s.parts.forget(day)
 		if s.db == DBTX(s.pool) {
-			_, err = s.hotDB().Exec(ctx, recordAttemptsSQL("deliveries"), args...)
+			_, err = s.hotDB().Exec(ctx, partitionedDeliveries.sql, args...)
 		}
 	}
 	if err != nil {
@@ -170,7 +171,7 @@ func (s *Store) RecordAttempts(ctx context.Context, recs []AttemptRecord) error 
 
 // recordAttemptsSQL is RecordAttempts's statement, updating the
 // deliveries in table: the partitioned table or one of its partitions
-// (deliveriesTable).
+// (Store.deliveriesTable, which makes it once per table).
 func recordAttemptsSQL(table string) string {
 	return `WITH input AS (
 			SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6::text[], $7::text[],

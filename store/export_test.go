@@ -9,7 +9,7 @@ import (
 
 // DeliveriesTable is deliveriesTable, for the tests of store_test.
 func (s *Store) DeliveriesTable(ctx context.Context, lo, hi uuid.UUID) string {
-	return s.deliveriesTable(ctx, lo, hi)
+	return s.deliveriesTable(ctx, lo, hi).name
 }
 
 // MinV7 is minV7, for the tests of store_test.

@@ -26,51 +26,76 @@ const partitionRelist = time.Minute
 // table, with 6 partitions and with 36 alike (README, Performance).
 type partitionNames struct {
 	mu     sync.Mutex
-	names  map[string]bool
-	listed time.Time // zero: never
+	days   map[int64]deliveriesTable // by UTC day (dayOf), the daily partitions listed
+	listed time.Time                 // zero: never
+}
+
+// deliveriesTable is a table RecordAttempts updates deliveries in, with
+// its statement, made once per table rather than once per record.
+type deliveriesTable struct {
+	name, sql string
+}
+
+// partitionedDeliveries is the partitioned table, for any deliveries.
+var partitionedDeliveries = deliveriesTable{name: "deliveries", sql: recordAttemptsSQL("deliveries")}
+
+const msPerDay = 24 * 60 * 60 * 1000
+
+// dayOf is the UTC day, counted from 1970-01-01, a UUIDv7 was made in;
+// false for other ids.
+func dayOf(id uuid.UUID) (int64, bool) {
+	if id.Version() != 7 {
+		return 0, false
+	}
+	return idTime(id).UnixMilli() / msPerDay, true
 }
 
 // deliveriesTable is the table RecordAttempts updates for the deliveries
 // whose ids are in [lo, hi]: their day's partition when they are all of
 // one day and it is known to exist, else the partitioned table.
-func (s *Store) deliveriesTable(ctx context.Context, lo, hi uuid.UUID) string {
-	const parent = "deliveries"
-	day := idTime(lo).UTC()
-	if s.parts == nil || day.IsZero() || day.Format(time.DateOnly) != idTime(hi).UTC().Format(time.DateOnly) {
-		return parent
+func (s *Store) deliveriesTable(ctx context.Context, lo, hi uuid.UUID) deliveriesTable {
+	day, ok := dayOf(lo)
+	if hiDay, hiOK := dayOf(hi); s.parts == nil || !ok || !hiOK || hiDay != day {
+		return partitionedDeliveries
 	}
-	name := parent + "_p" + day.Format("20060102")
 	p := s.parts
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.names[name] {
-		return name
+	if t, ok := p.days[day]; ok {
+		return t
 	}
 	if !p.listed.IsZero() && time.Since(p.listed) < partitionRelist {
-		return parent
+		return partitionedDeliveries
 	}
 	p.listed = time.Now() // a failed list waits as long as a successful one
 	list, err := s.Partitions(ctx)
 	if err != nil {
-		return parent
+		return partitionedDeliveries
 	}
-	p.names = map[string]bool{}
+	days := make(map[int64]deliveriesTable, len(list))
 	for _, part := range list {
-		if part.Table == parent && !part.Legacy() {
-			p.names[part.Name] = true
+		if part.Table != partitionedDeliveries.name || part.Legacy() {
+			continue
+		}
+		d, _ := dayOf(part.Lower)
+		if t, ok := p.days[d]; ok && t.name == part.Name {
+			days[d] = t // its statement made already
+		} else {
+			days[d] = deliveriesTable{name: part.Name, sql: recordAttemptsSQL(part.Name)}
 		}
 	}
-	if p.names[name] {
-		return name
+	p.days = days
+	if t, ok := days[day]; ok {
+		return t
 	}
-	return parent
+	return partitionedDeliveries
 }
 
-// forget drops name from what the Store knows: its partition was dropped
-// (retention) after the list that named it.
-func (p *partitionNames) forget(name string) {
+// forget drops the partition of day from what the Store knows: it was
+// dropped (retention) after the list that named it.
+func (p *partitionNames) forget(day int64) {
 	p.mu.Lock()
-	delete(p.names, name)
+	delete(p.days, day)
 	p.mu.Unlock()
 }
 

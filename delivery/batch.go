@@ -9,10 +9,18 @@ import (
 // batcher gathers calls from many goroutines into batches: while one batch
 // is in flight, the calls that arrive wait and go together in the next.
 // It turns one round trip (and one commit) per job into one per batch.
+//
+// At most loops batches are in flight at once; each holds one of slots. A
+// call that finds a slot free and no call waiting is a batch of one, and
+// its own goroutine flushes it: at light load, where nothing waits to be
+// batched with it, that spares handing the call to a loop and its result
+// back, two goroutine wake-ups (each a thread woken when the process is
+// otherwise idle). The loops take the calls that wait.
 type batcher[T, R any] struct {
 	in    chan batchCall[T, R]
 	max   int
 	flush func(ctx context.Context, items []T) ([]R, error)
+	slots chan struct{} // one token per batch in flight
 	wg    sync.WaitGroup
 	stop  chan struct{}
 }
@@ -28,7 +36,8 @@ type batchResult[R any] struct {
 }
 
 func newBatcher[T, R any](max, loops int, flush func(ctx context.Context, items []T) ([]R, error)) *batcher[T, R] {
-	b := &batcher[T, R]{in: make(chan batchCall[T, R], max*loops), max: max, flush: flush, stop: make(chan struct{})}
+	b := &batcher[T, R]{in: make(chan batchCall[T, R], max*loops), max: max, flush: flush,
+		slots: make(chan struct{}, loops), stop: make(chan struct{})}
 	for range loops {
 		b.wg.Add(1)
 		go b.loop()
@@ -38,8 +47,25 @@ func newBatcher[T, R any](max, loops int, flush func(ctx context.Context, items 
 
 // Do adds item to the next batch and waits for its result.
 func (b *batcher[T, R]) Do(ctx context.Context, item T) (R, error) {
-	c := batchCall[T, R]{item: item, out: make(chan batchResult[R], 1)}
 	var zero R
+	select {
+	case <-b.stop:
+		return zero, context.Canceled
+	default:
+	}
+	if len(b.in) == 0 {
+		select {
+		case b.slots <- struct{}{}:
+			results, err := b.flushBatch([]T{item})
+			<-b.slots
+			if err != nil {
+				return zero, err
+			}
+			return results[0], nil
+		default:
+		}
+	}
+	c := batchCall[T, R]{item: item, out: make(chan batchResult[R], 1)}
 	select {
 	case b.in <- c:
 	case <-ctx.Done():
@@ -59,6 +85,17 @@ func (b *batcher[T, R]) Do(ctx context.Context, item T) (R, error) {
 func (b *batcher[T, R]) Close() {
 	close(b.stop)
 	b.wg.Wait()
+	for range cap(b.slots) { // and the batches of one that callers flush
+		b.slots <- struct{}{}
+	}
+}
+
+// flushBatch flushes items. The batch outlives any one caller's context:
+// others wait on it.
+func (b *batcher[T, R]) flushBatch(items []T) ([]R, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return b.flush(ctx, items)
 }
 
 func (b *batcher[T, R]) loop() {
@@ -73,6 +110,7 @@ func (b *batcher[T, R]) loop() {
 		case <-b.stop:
 			return
 		}
+		b.slots <- struct{}{}
 	gather:
 		for len(calls) < b.max {
 			select {
@@ -85,10 +123,8 @@ func (b *batcher[T, R]) loop() {
 		for _, c := range calls {
 			items = append(items, c.item)
 		}
-		// The batch outlives any one caller's context: others wait on it.
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		results, err := b.flush(ctx, items)
-		cancel()
+		results, err := b.flushBatch(items)
+		<-b.slots
 		for i, c := range calls {
 			r := batchResult[R]{err: err}
 			if err == nil {

@@ -52,7 +52,11 @@ func dayOf(id uuid.UUID) (int64, bool) {
 
 // deliveriesTable is the table RecordAttempts updates for the deliveries
 // whose ids are in [lo, hi]: their day's partition when they are all of
-// one day and it is known to exist, else the partitioned table.
+// one day and it is known to exist, else the partitioned table. Only a
+// Store on its pool lists the partitions: in a caller's transaction (the
+// retry path) a list would be a round trip more, and its failure would
+// abort the caller's work, so a day not yet listed goes through the
+// partitioned table there.
 func (s *Store) deliveriesTable(ctx context.Context, lo, hi uuid.UUID) deliveriesTable {
 	day, ok := dayOf(lo)
 	if hiDay, hiOK := dayOf(hi); s.parts == nil || !ok || !hiOK || hiDay != day {
@@ -64,7 +68,7 @@ func (s *Store) deliveriesTable(ctx context.Context, lo, hi uuid.UUID) deliverie
 	if t, ok := p.days[day]; ok {
 		return t
 	}
-	if !p.listed.IsZero() && time.Since(p.listed) < partitionRelist {
+	if s.db != DBTX(s.pool) || !p.listed.IsZero() && time.Since(p.listed) < partitionRelist {
 		return partitionedDeliveries
 	}
 	p.listed = time.Now() // a failed list waits as long as a successful one

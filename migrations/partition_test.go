@@ -216,3 +216,54 @@ func TestFreshInstallStartsInDailyPartitions(t *testing.T) {
 	require.Len(t, ds, 1)
 	require.Equal(t, d.ID, ds[0].ID)
 }
+
+// TestWideColumnsHaveNoStatistics: after the migrations, ANALYZE leaves
+// out the history's wide columns (0016), in the partitions that existed
+// and in those made later, and keeps the columns queries filter on.
+func TestWideColumnsHaveNoStatistics(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := storetest.InSchema(t, storetest.URL(t), "stats_0016")
+	st := store.New(pool)
+	later := time.Date(2090, 1, 1, 0, 0, 0, 0, time.UTC)
+	made, err := st.EnsurePartitions(ctx, later, 1)
+	require.NoError(t, err)
+	require.Equal(t, 4, made)
+
+	target := func(table, column string) int {
+		var n int
+		require.NoError(t, pool.QueryRow(ctx, `SELECT coalesce(attstattarget, -1) FROM pg_attribute
+			WHERE attrelid = to_regclass($1) AND attname = $2`, table, column).Scan(&n))
+		return n
+	}
+	today := time.Now().UTC().Format("20060102")
+	for _, table := range []string{"attempts", "attempts_p" + today, "attempts_p20900101"} {
+		for _, column := range []string{"request_headers", "response_headers", "timings", "response_body", "error", "url", "remote_addr"} {
+			require.Zero(t, target(table, column), "%s.%s", table, column)
+		}
+		require.Equal(t, -1, target(table, "delivery_id"), "%s.delivery_id", table)
+	}
+	for _, table := range []string{"messages", "messages_p" + today, "messages_p20900101", "message_payloads_p20900101"} {
+		require.Zero(t, target(table, "payload"), "%s.payload", table)
+	}
+	require.Equal(t, -1, target("deliveries_p20900101", "status"))
+
+	// An analyzed partition has statistics for the narrow columns only.
+	_, err = pool.Exec(ctx, `INSERT INTO attempts_p20900101 (id, tenant_id, delivery_id, message_id, endpoint_id,
+			attempt, trigger, status, url, request_headers, started_at)
+		SELECT hookd_v7_at_ms(hookd_v7_ms(hookd_v7_floor($1)) + g), 't', gen_random_uuid(), gen_random_uuid(), gen_random_uuid(),
+			1, 'scheduled', 'succeeded', 'http://127.0.0.1:1/', jsonb_build_object('n', g), now()
+		FROM generate_series(1, 100) g`, later)
+	require.NoError(t, err)
+	_, err = pool.Exec(ctx, `ANALYZE attempts_p20900101`)
+	require.NoError(t, err)
+	rows, err := pool.Query(ctx, `SELECT attname::text FROM pg_stats WHERE schemaname = 'stats_0016'
+		AND tablename = 'attempts_p20900101' ORDER BY 1`)
+	require.NoError(t, err)
+	analyzed, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	require.Contains(t, analyzed, "delivery_id")
+	require.Contains(t, analyzed, "message_id")
+	require.NotContains(t, analyzed, "request_headers")
+	require.NotContains(t, analyzed, "url")
+}

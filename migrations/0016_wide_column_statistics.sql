@@ -12,7 +12,7 @@
 --
 -- A statistics target set on a partitioned table reaches its partitions
 -- of the moment but not those created later, so hookd_ensure_partitions
--- now copies the partitioned table's targets to each partition it makes.
+-- now copies the partitioned tables' targets to their partitions.
 
 ALTER TABLE attempts
     ALTER COLUMN request_headers SET STATISTICS 0,
@@ -25,42 +25,27 @@ ALTER TABLE attempts
 ALTER TABLE messages ALTER COLUMN payload SET STATISTICS 0;
 ALTER TABLE message_payloads ALTER COLUMN payload SET STATISTICS 0;
 
--- As 0013's, and each new partition takes its table's statistics targets.
-CREATE OR REPLACE FUNCTION hookd_ensure_partitions(first date, n integer) RETURNS integer
+-- hookd_ensure_partitions (0013's, renamed hookd_create_partitions) now
+-- also gives every partition of the four tables the statistics targets
+-- its table has, for the partitions it made and any other that lacks them.
+ALTER FUNCTION hookd_ensure_partitions(date, integer) RENAME TO hookd_create_partitions;
+
+CREATE FUNCTION hookd_ensure_partitions(first date, n integer) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
-    made integer := 0;
-    d date;
-    lo uuid;
-    hi uuid;
-    tbl text;
-    part text;
+    made integer := hookd_create_partitions(first, n);
     col record;
 BEGIN
-    FOR i IN 0 .. n - 1 LOOP
-        d := first + i;
-        lo := hookd_v7_floor(d::timestamp AT TIME ZONE 'UTC');
-        hi := hookd_v7_floor((d + 1)::timestamp AT TIME ZONE 'UTC');
-        FOREACH tbl IN ARRAY ARRAY['messages', 'deliveries', 'attempts', 'message_payloads'] LOOP
-            part := tbl || '_p' || to_char(d, 'YYYYMMDD');
-            CONTINUE WHEN to_regclass(part) IS NOT NULL;
-            BEGIN
-                EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L)', part, tbl, lo, hi)
-                    || CASE WHEN tbl = 'deliveries' THEN ' WITH (fillfactor = 80)' ELSE '' END;
-            EXCEPTION
-                WHEN invalid_object_definition THEN CONTINUE; -- the day is inside the legacy partition
-                WHEN duplicate_table THEN CONTINUE; -- made meanwhile by another process
-            END;
-            IF tbl = 'deliveries' THEN
-                EXECUTE format('CREATE UNIQUE INDEX %I ON %I (message_id, endpoint_id)', part || '_pair_key', part);
-            END IF;
-            -- attstattarget is -1 (up to Postgres 16) or NULL (17) by default.
-            FOR col IN SELECT attname, attstattarget FROM pg_attribute
-                    WHERE attrelid = to_regclass(tbl) AND attnum > 0 AND NOT attisdropped AND attstattarget >= 0 LOOP
-                EXECUTE format('ALTER TABLE %I ALTER COLUMN %I SET STATISTICS %s', part, col.attname, col.attstattarget);
-            END LOOP;
-            made := made + 1;
-        END LOOP;
+    -- attstattarget is -1 (up to Postgres 16) or NULL (17) by default.
+    FOR col IN SELECT i.inhrelid::regclass AS part, p.attname, p.attstattarget
+            FROM pg_inherits i
+            JOIN pg_attribute p ON p.attrelid = i.inhparent
+            JOIN pg_attribute c ON c.attrelid = i.inhrelid AND c.attname = p.attname
+            WHERE i.inhparent = ANY(ARRAY[to_regclass('messages'), to_regclass('deliveries'),
+                    to_regclass('attempts'), to_regclass('message_payloads')]::oid[])
+              AND p.attnum > 0 AND NOT p.attisdropped AND p.attstattarget >= 0
+              AND c.attstattarget IS DISTINCT FROM p.attstattarget LOOP
+        EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET STATISTICS %s', col.part, col.attname, col.attstattarget);
     END LOOP;
     RETURN made;
 END

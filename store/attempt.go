@@ -159,7 +159,7 @@ func (s *Store) RecordAttempts(ctx context.Context, recs []AttemptRecord) error 
 		// does.
 		day, _ := dayOf(lo)
 		s.parts.forget(day)
-		if s.db == DBTX(s.pool) {
+		if s.onPool() {
 			_, err = s.hotDB().Exec(ctx, partitionedDeliveries.sql, args...)
 		}
 	}

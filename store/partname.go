@@ -68,7 +68,7 @@ func (s *Store) deliveriesTable(ctx context.Context, lo, hi uuid.UUID) deliverie
 	if t, ok := p.days[day]; ok {
 		return t
 	}
-	if s.db != DBTX(s.pool) || !p.listed.IsZero() && time.Since(p.listed) < partitionRelist {
+	if !s.onPool() || !p.listed.IsZero() && time.Since(p.listed) < partitionRelist {
 		return partitionedDeliveries
 	}
 	p.listed = time.Now() // a failed list waits as long as a successful one

@@ -77,7 +77,7 @@ func (s *Store) WithHotPool(hot *pgxpool.Pool) *Store {
 // hotDB is where a hot-path statement runs: the transaction the Store is
 // in, else the hot pool when there is one.
 func (s *Store) hotDB() DBTX {
-	if s.hot != nil && s.db == DBTX(s.pool) {
+	if s.hot != nil && s.onPool() {
 		return s.hot
 	}
 	return s.db

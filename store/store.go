@@ -59,6 +59,10 @@ func New(pool *pgxpool.Pool) *Store {
 // Pool returns the pool the Store was made with.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
+// onPool reports whether the Store's statements run on its pool, not in
+// a caller's transaction (WithTx) or on another DBTX (WithDB).
+func (s *Store) onPool() bool { return s.db == DBTX(s.pool) }
+
 // WithTx returns a Store whose statements run in tx.
 func (s *Store) WithTx(tx pgx.Tx) *Store {
 	return &Store{db: tx, pool: s.pool, hot: s.hot, cipher: s.cipher, parts: s.parts}

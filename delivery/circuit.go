@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"cmp"
 	"context"
 	"math/rand/v2"
 	"sync"
@@ -17,9 +18,11 @@ import (
 //
 //   - At most MaxInFlight attempts of one endpoint run at once in a process
 //     (the endpoint's own max_in_flight, or Config.MaxInFlight); a job over
-//     the cap waits up to inFlightHold in its slot for a turn (a fast
-//     endpoint frees one in milliseconds), then is snoozed for a moment,
-//     which frees its worker slot. A
+//     the cap waits up to inFlightHold in its slot, in line: the attempt
+//     that frees one of the endpoint's slots hands it to the job that has
+//     waited longest (a fast endpoint frees one in milliseconds). A job
+//     still waiting then is snoozed for a moment, which frees its worker
+//     slot. A
 //     black-hole endpoint can therefore hold at most that many of the
 //     process's slots, and only until its circuit opens.
 //   - After CircuitThreshold consecutive failures that say the endpoint is
@@ -62,6 +65,55 @@ type circuit struct {
 	max         int // the configured cap at the last gate
 	lastSuccess time.Time
 	firstPass   time.Time // when its first attempt went
+	// waiters are the jobs waiting in their worker slots for one of the
+	// endpoint's, oldest first (gateWaiting).
+	waiters []*turn
+}
+
+// turn is a job's place in line for one of its endpoint's in-flight slots.
+// ready is closed when the slot is granted (granted is then true, and the
+// job holds it as if gate had let it through), or when the circuit left
+// closed, so that the job asks gate again.
+type turn struct {
+	ready   chan struct{}
+	granted bool
+}
+
+// grant gives c's free slots under its cap to the jobs waiting in line,
+// oldest first, and wakes them all if the circuit is no longer closed.
+// The caller holds circuits.mu.
+func (c *circuit) grant() {
+	for len(c.waiters) > 0 {
+		if c.state != store.CircuitClosed {
+			for _, t := range c.waiters {
+				close(t.ready)
+			}
+			c.waiters = nil
+			return
+		}
+		if c.inFlight >= c.capOf(c.max) {
+			return
+		}
+		t := c.waiters[0]
+		c.waiters[0] = nil
+		c.waiters = c.waiters[1:]
+		c.inFlight++
+		t.granted = true
+		close(t.ready)
+	}
+	c.waiters = nil
+}
+
+// worthWaiting tells whether a job over c's cap should wait in line for a
+// slot rather than be snoozed: only when the circuit is closed and the
+// endpoint answers, and lately, or has only just been tried (its first
+// attempts may well come back in milliseconds; a snooze costs a write and
+// a round through River).
+func (c *circuit) worthWaiting(now time.Time) bool {
+	if c.state != store.CircuitClosed {
+		return false
+	}
+	return now.Sub(c.lastSuccess) < time.Second || (c.lastSuccess.IsZero() && now.Sub(c.firstPass) < time.Second)
 }
 
 // startLimit is an endpoint's in-flight cap before it has answered.
@@ -80,6 +132,7 @@ type circuits struct {
 	mu       sync.Mutex
 	m        map[uuid.UUID]*circuit
 	cooldown time.Duration // the first cool-down of an opened circuit
+	hold     time.Duration // how long a job waits in line; 0 = inFlightHold
 }
 
 // gate says whether an attempt of endpoint may go now. When not, wait is
@@ -131,20 +184,73 @@ func (cs *circuits) gate(endpoint uuid.UUID, maxInFlight int, manual bool, now t
 }
 
 // gateWaiting is gate, but a job over the endpoint's in-flight cap first
-// waits up to inFlightHold for a turn, so that a fast endpoint's backlog
-// is not snoozed (each snooze is a write) for want of a slot it would have
-// had a millisecond later.
+// waits up to inFlightHold in line for a slot, so that a fast endpoint's
+// backlog is not snoozed (each snooze is a write and a round through
+// River, and a second's delay) for want of a slot it would have had a
+// millisecond later. The attempt that frees a slot hands it over at once
+// (done), oldest waiter first.
 func (cs *circuits) gateWaiting(ctx context.Context, endpoint uuid.UUID, maxInFlight int, manual bool) (time.Duration, bool, string) {
-	deadline := time.Now().Add(inFlightHold)
-	pause := 500 * time.Microsecond
+	deadline := time.Now().Add(cmp.Or(cs.hold, inFlightHold))
 	for {
 		wait, probe, transition := cs.gate(endpoint, maxInFlight, manual, time.Now())
-		if wait == 0 || !cs.capped(endpoint, maxInFlight) || time.Now().After(deadline) || ctx.Err() != nil {
+		if wait == 0 {
 			return wait, probe, transition
 		}
-		time.Sleep(pause)
-		pause = min(2*pause, 10*time.Millisecond)
+		t := cs.queue(endpoint, maxInFlight, time.Now())
+		if t == nil {
+			return wait, probe, transition
+		}
+		timer := time.NewTimer(time.Until(deadline))
+		select {
+		case <-t.ready:
+		case <-timer.C:
+		case <-ctx.Done():
+		}
+		timer.Stop()
+		if cs.leave(endpoint, t) {
+			return 0, false, ""
+		}
+		if ctx.Err() != nil || !time.Now().Before(deadline) {
+			return cs.gate(endpoint, maxInFlight, manual, time.Now())
+		}
+		// Woken because the circuit left closed: gate says what now.
 	}
+}
+
+// queue puts a job that gate turned away in line for endpoint's next free
+// slot, when that is worth waiting for (worthWaiting); otherwise it
+// returns nil. A slot freed since gate is granted at once.
+func (cs *circuits) queue(endpoint uuid.UUID, maxInFlight int, now time.Time) *turn {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	c := cs.m[endpoint]
+	if c == nil || !c.worthWaiting(now) {
+		return nil
+	}
+	c.capOf(maxInFlight)
+	t := &turn{ready: make(chan struct{})}
+	c.waiters = append(c.waiters, t)
+	c.grant()
+	return t
+}
+
+// leave takes t out of endpoint's line. It reports whether t was granted
+// a slot, which its job then holds (perhaps just as it stopped waiting).
+func (cs *circuits) leave(endpoint uuid.UUID, t *turn) bool {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if t.granted {
+		return true
+	}
+	if c := cs.m[endpoint]; c != nil {
+		for i, w := range c.waiters {
+			if w == t {
+				c.waiters = append(c.waiters[:i], c.waiters[i+1:]...)
+				break
+			}
+		}
+	}
+	return false
 }
 
 // closed tells whether endpoint's circuit is closed, so that a wait gate
@@ -154,21 +260,6 @@ func (cs *circuits) closed(endpoint uuid.UUID) bool {
 	defer cs.mu.Unlock()
 	c := cs.m[endpoint]
 	return c == nil || c.state == store.CircuitClosed
-}
-
-// capped tells whether endpoint's attempts in flight fill its cap with its
-// circuit closed (a wait that a moment may end).
-func (cs *circuits) capped(endpoint uuid.UUID, maxInFlight int) bool {
-	cs.mu.Lock()
-	defer cs.mu.Unlock()
-	c := cs.m[endpoint]
-	// Worth waiting for only when the endpoint answers, and lately, or
-	// has only just been tried (its first attempts may well come back in
-	// milliseconds; a snooze costs a write and a round through River).
-	if c == nil || c.state != store.CircuitClosed || c.inFlight < c.capOf(maxInFlight) {
-		return false
-	}
-	return time.Since(c.lastSuccess) < time.Second || (c.lastSuccess.IsZero() && time.Since(c.firstPass) < time.Second)
 }
 
 // done records how an attempt that gate let through ended. unwell is true
@@ -181,6 +272,7 @@ func (cs *circuits) done(endpoint uuid.UUID, probe, success, unwell bool, thresh
 	if c == nil {
 		return ""
 	}
+	defer c.grant() // the freed slot, or the circuit's new state, to the jobs in line
 	c.inFlight--
 	if probe && c.state == store.CircuitHalfOpen {
 		c.probing = false

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
 
 	"github.com/hookd/hookd/store"
 )
@@ -40,17 +41,12 @@ func (cs *circuits) state(ep uuid.UUID) (inFlight, waiting int) {
 	return c.inFlight, len(c.waiters)
 }
 
-// waitFor polls until cond holds: the test's steps wait on goroutines
-// that are about to block, never on a time limit of their own.
-func waitFor(t *testing.T, what string, cond func() bool) {
+// inLine waits until n jobs wait in ep's line: the test's steps wait on
+// goroutines that are about to block, never on a time limit of their own.
+func inLine(t *testing.T, cs *circuits, ep uuid.UUID, n int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("still not %s after 10 s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	require.Eventually(t, func() bool { _, w := cs.state(ep); return w == n }, 10*time.Second, time.Millisecond,
+		"%d jobs in line", n)
 }
 
 type gated struct {
@@ -86,9 +82,9 @@ func TestGateWaitingHandsAFreedSlotToTheOldestWaiter(t *testing.T) {
 	answered(t, cs, ep, 1) // one attempt in flight: the cap is full
 
 	first := goGate(cs, context.Background(), ep, 1)
-	waitFor(t, "one job in line", func() bool { _, w := cs.state(ep); return w == 1 })
+	inLine(t, cs, ep, 1)
 	second := goGate(cs, context.Background(), ep, 1)
-	waitFor(t, "two jobs in line", func() bool { _, w := cs.state(ep); return w == 2 })
+	inLine(t, cs, ep, 2)
 	select {
 	case g := <-first:
 		t.Fatalf("a job over the cap went before any slot was freed: %+v", g)
@@ -143,7 +139,7 @@ func TestGateWaitingLeavesTheLineOnCancel(t *testing.T) {
 	answered(t, cs, ep, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	ch := goGate(cs, ctx, ep, 1)
-	waitFor(t, "the job in line", func() bool { _, w := cs.state(ep); return w == 1 })
+	inLine(t, cs, ep, 1)
 	cancel()
 	if g := recv(t, ch); g.wait == 0 {
 		t.Fatal("a canceled job over the cap was let through")
@@ -158,7 +154,7 @@ func TestGateWaitingReleasesTheLineWhenTheCircuitOpens(t *testing.T) {
 	ep := uuid.New()
 	answered(t, cs, ep, 1)
 	ch := goGate(cs, context.Background(), ep, 1)
-	waitFor(t, "the job in line", func() bool { _, w := cs.state(ep); return w == 1 })
+	inLine(t, cs, ep, 1)
 	// The attempt in flight times out; with a threshold of 1 the circuit opens.
 	if got := cs.done(ep, false, false, true, 1, time.Now()); got != store.CircuitOpen {
 		t.Fatalf("circuit after the threshold's failure: %q, want open", got)
